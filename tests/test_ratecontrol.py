@@ -1,0 +1,105 @@
+"""The AIMD rate controller, step by step with explicit times."""
+
+from __future__ import annotations
+
+import pytest
+
+from webex_campaign_async import RateLimit
+from webex_campaign_async._ratecontrol import RateControl
+
+
+def test_decrease_once_per_storm_then_floor() -> None:
+    control = RateControl(RateLimit(100, decrease=0.5, floor=20))
+    assert control.on_throttled(now=1.0, sent_at=0.9, observed=100)
+    assert control.rate == 50
+    # answers to requests sent before the decrease belong to the same storm
+    assert not control.on_throttled(now=1.1, sent_at=0.95, observed=100)
+    assert control.rate == 50
+    assert control.on_throttled(now=2.0, sent_at=1.5, observed=50)
+    assert control.rate == 25
+    assert control.on_throttled(now=3.0, sent_at=2.5, observed=25)
+    assert control.rate == 20  # the floor
+    assert not control.on_throttled(now=4.0, sent_at=3.5, observed=20)
+    assert control.throttled == 5
+    assert control.changes == 3
+
+
+@pytest.mark.parametrize(
+    ("times", "rates"),
+    [
+        # quiet period 5 s after the last 429 at t=10, then +10/s each second up to 100
+        (
+            [12.0, 14.9, 15.0, 15.5, 16.0, 17.0, 18.0, 19.0, 20.0, 21.0],
+            [50, 50, 60, 60, 70, 80, 90, 100, 100, 100],
+        ),
+    ],
+)
+def test_additive_recovery_after_quiet_period(times: list[float], rates: list[float]) -> None:
+    control = RateControl(RateLimit(100, decrease=0.5, recovery=0.1, quiet=5))
+    control.on_throttled(now=10.0, sent_at=9.9, observed=100)
+    seen = []
+    for now in times:
+        control.on_tick(now)
+        seen.append(control.rate)
+    assert seen == pytest.approx(rates)
+
+
+def test_a_new_429_stops_recovery() -> None:
+    control = RateControl(RateLimit(100, decrease=0.5, recovery=0.1, quiet=5))
+    control.on_throttled(now=0.0, sent_at=0.0, observed=100)
+    control.on_tick(5.0)
+    assert control.rate == 60
+    control.on_throttled(now=5.5, sent_at=5.2, observed=60)
+    assert control.rate == 30
+    assert not control.on_tick(9.0)
+    assert control.on_tick(10.5)
+    assert control.rate == 40
+
+
+def test_unlimited_learns_its_ceiling_from_the_first_storm() -> None:
+    control = RateControl(RateLimit(None))
+    assert control.rate is None
+    assert not control.on_tick(100.0)
+    control.on_throttled(now=1.0, sent_at=0.9, observed=400)
+    assert control.ceiling == 400
+    assert control.rate == 200
+
+
+def test_set_ceiling_at_runtime() -> None:
+    control = RateControl(RateLimit(100))
+    assert control.set_ceiling(250)
+    assert (control.rate, control.ceiling) == (250, 250)
+    assert not control.set_ceiling(250)
+    assert control.set_ceiling(None)
+    assert control.rate is None
+
+
+@pytest.mark.parametrize(
+    ("limit", "rate", "burst", "floor"),
+    [
+        (RateLimit(500), 500, 25, 25.0),
+        (RateLimit(500, burst=5, floor=100), 500, 5, 100.0),
+        (RateLimit(3), 3, 1, 0.15),
+        (RateLimit(10, floor=50), 10, 1, 10),
+    ],
+)
+def test_defaults(limit: RateLimit, rate: float, burst: int, floor: float) -> None:
+    assert limit.burst_for(rate) == burst
+    assert limit.floor_for(rate) == pytest.approx(floor)
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"rate": 0},
+        {"rate": -1},
+        {"rate": float("inf")},
+        {"burst": 0},
+        {"decrease": 1},
+        {"recovery": 0},
+        {"floor": 0},
+    ],
+)
+def test_invalid_limits(kwargs: dict[str, float]) -> None:
+    with pytest.raises(ValueError, match=next(iter(kwargs))):
+        RateLimit(**kwargs)  # type: ignore[arg-type]

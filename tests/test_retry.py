@@ -1,0 +1,63 @@
+"""Retry math: capped exponential backoff, full jitter, Retry-After first, attempts, deadline."""
+
+from __future__ import annotations
+
+import pytest
+
+from webex_campaign_async import RetryPolicy
+
+
+@pytest.mark.parametrize(
+    ("policy", "retry", "random", "expected"),
+    [
+        (RetryPolicy(initial=0.5, multiplier=2, maximum=30, jitter=False), 1, 0.3, 0.5),
+        (RetryPolicy(initial=0.5, multiplier=2, maximum=30, jitter=False), 2, 0.3, 1.0),
+        (RetryPolicy(initial=0.5, multiplier=2, maximum=30, jitter=False), 4, 0.3, 4.0),
+        (RetryPolicy(initial=0.5, multiplier=2, maximum=30, jitter=False), 7, 0.3, 30.0),
+        (RetryPolicy(initial=0.5, multiplier=2, maximum=30, jitter=False), 500, 0.3, 30.0),
+        (RetryPolicy(initial=0.5, multiplier=2, maximum=30), 1, 0.0, 0.0),
+        (RetryPolicy(initial=0.5, multiplier=2, maximum=30), 3, 0.5, 1.0),
+        (RetryPolicy(initial=0.5, multiplier=2, maximum=30), 9, 0.999, 29.97),
+        (RetryPolicy(initial=1, multiplier=1, maximum=30, jitter=False), 9, 0.5, 1.0),
+    ],
+)
+def test_backoff(policy: RetryPolicy, retry: int, random: float, expected: float) -> None:
+    assert policy.backoff(retry, random) == pytest.approx(expected)
+
+
+@pytest.mark.parametrize(
+    ("policy", "attempts", "elapsed", "retry_after", "expected"),
+    [
+        (RetryPolicy(attempts=3, jitter=False), 1, 0.0, None, 0.5),
+        (RetryPolicy(attempts=3, jitter=False), 2, 0.0, None, 1.0),
+        (RetryPolicy(attempts=3, jitter=False), 3, 0.0, None, None),  # attempts used up
+        (RetryPolicy(attempts=1), 1, 0.0, None, None),  # no retries at all
+        (RetryPolicy(attempts=3, jitter=False), 1, 0.0, 7.0, 7.0),  # Retry-After first
+        (RetryPolicy(attempts=3, jitter=False), 1, 0.0, 0.0, 0.0),
+        (RetryPolicy(attempts=9, jitter=False, deadline=10), 1, 9.0, None, 0.5),
+        (RetryPolicy(attempts=9, jitter=False, deadline=10), 1, 9.6, None, None),  # past deadline
+        (RetryPolicy(attempts=9, jitter=False, deadline=10), 1, 1.0, 60.0, None),  # too long a wait
+        (RetryPolicy(attempts=9, jitter=False, deadline=None), 1, 1e6, 60.0, 60.0),
+    ],
+)
+def test_delay(
+    policy: RetryPolicy,
+    attempts: int,
+    elapsed: float,
+    retry_after: float | None,
+    expected: float | None,
+) -> None:
+    assert policy.delay(attempts, elapsed=elapsed, retry_after=retry_after, random=0.5) == expected
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [{"attempts": 0}, {"attempts": 1.5}, {"initial": 0}, {"maximum": -1}, {"multiplier": 0.5}],
+)
+def test_invalid_policies_are_refused(kwargs: dict[str, float]) -> None:
+    with pytest.raises(ValueError, match=next(iter(kwargs))):
+        RetryPolicy(**kwargs)  # type: ignore[arg-type]
+
+
+def test_never() -> None:
+    assert RetryPolicy.never().delay(1, elapsed=0, retry_after=None, random=0.5) is None

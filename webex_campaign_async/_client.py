@@ -1,0 +1,415 @@
+"""`CampaignClient`: one session, one throttle, one retry policy around every request."""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import logging
+import random
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+from yarl import URL
+
+from ._convert import encode_profile, profile_from_wire
+from ._models import ProfileUpsert
+from ._ratecontrol import RateLimit
+from ._results import RecordResult, RecordStatus
+from ._retry import RetryPolicy
+from ._sansio import Outcome, Verdict, classify, request_headers
+from ._throttle import AdaptiveThrottle, Throttle
+from ._transport import AiohttpTransport, Transport
+from .exceptions import (
+    AuthError,
+    ConfigurationError,
+    TransportError,
+    WebexCampaignError,
+)
+
+if TYPE_CHECKING:
+    import ssl
+
+    import aiohttp
+
+__all__ = ["DEFAULT_UPSERT_PATH", "CampaignClient"]
+
+logger = logging.getLogger("webex_campaign_async")
+
+#: Inferred from the documented bulk sibling ``/profiles/updateBulk``; configurable.
+DEFAULT_UPSERT_PATH = "/campaignapi/resources/v3/profiles/update"
+
+TokenProvider = Callable[[], Awaitable[str]]
+
+_AMBIGUOUS_NOTE = (
+    "; an earlier attempt lost its connection after sending, so it may be that attempt "
+    "which applied the record"
+)
+
+
+class _Credentials:
+    """The current bearer token; one shared refresh when the API says it expired."""
+
+    __slots__ = ("_generation", "_headers", "_lock", "_provider", "_secret", "refreshes")
+
+    def __init__(self, api_key: str | None, provider: TokenProvider | None) -> None:
+        if (api_key is None) == (provider is None):
+            raise ConfigurationError("give exactly one of api_key or token_provider")
+        if api_key is not None and (not isinstance(api_key, str) or not api_key.strip()):
+            raise ConfigurationError("api_key must be a non-empty string")
+        self._provider = provider
+        self._secret = api_key
+        self._headers = request_headers(api_key) if api_key is not None else None
+        self._generation = 0
+        self._lock: asyncio.Lock | None = None
+        #: Tokens fetched from the provider after the first one.
+        self.refreshes = 0
+
+    def __repr__(self) -> str:
+        return "<credentials: redacted>"
+
+    @property
+    def can_refresh(self) -> bool:
+        return self._provider is not None
+
+    async def current(self) -> tuple[int, Mapping[str, str]]:
+        """(generation, headers) to send with."""
+        if self._headers is None:
+            await self.refresh(self._generation)
+        assert self._headers is not None
+        return self._generation, self._headers
+
+    async def refresh(self, seen_generation: int) -> None:
+        """Ask the provider for a new token, once for all callers that saw the old one."""
+        if self._provider is None:
+            return
+        if self._lock is None:
+            self._lock = asyncio.Lock()
+        async with self._lock:
+            if seen_generation != self._generation:
+                return  # someone refreshed while we waited
+            first = self._headers is None
+            token = await self._provider()
+            if not isinstance(token, str) or not token.strip():
+                raise AuthError("the token provider returned an empty token", attempts=0)
+            self._secret = token
+            self._headers = request_headers(token)
+            self._generation += 1
+            if not first:
+                self.refreshes += 1
+                logger.info("access token refreshed")
+
+    def redact(self, text: str) -> str:
+        """``text`` with the current token removed, should a server ever echo it."""
+        secret = self._secret
+        return text.replace(secret, "***") if secret and secret in text else text
+
+
+def _check_url(base_url: str, path: str, allow_insecure_http: bool) -> URL:
+    url = URL(base_url)
+    if url.scheme not in ("https", "http") or not url.host:
+        raise ConfigurationError(f"base_url must be an http(s) URL with a host, got {base_url!r}")
+    if url.user or url.password:
+        raise ConfigurationError("base_url must not carry credentials; use api_key")
+    if url.scheme == "http" and not allow_insecure_http and not _is_loopback(url.host):
+        raise ConfigurationError(
+            f"refusing plain http to {url.host!r}: the token would travel unencrypted. Use "
+            "https, or pass allow_insecure_http=True if you really mean it"
+        )
+    return url.with_path(url.path.rstrip("/") + "/" + path.lstrip("/"))
+
+
+def _is_loopback(host: str) -> bool:
+    if host.lower() in ("localhost", "localhost.localdomain") or host.lower().endswith(
+        ".localhost"
+    ):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def as_profile(record: ProfileUpsert | Mapping[str, Any]) -> ProfileUpsert:
+    """A `ProfileUpsert` from itself or from its wire JSON object (raises InvalidRecordError)."""
+    if isinstance(record, ProfileUpsert):
+        return record
+    return profile_from_wire(record)
+
+
+class CampaignClient:
+    """Async client of the Webex Campaign "Create / Update contact profile" API.
+
+    Use it as an async context manager. Every request made through one client, from any
+    number of coroutines, passes one throttle (``rate``), at most ``max_concurrency`` at a
+    time, and one retry policy (``retry``).
+
+    - ``base_url``: your tenant's API base, ``https://<your-domain>.webexcampaign.io``.
+      Plain ``http://`` is refused unless the host is loopback or ``allow_insecure_http``.
+    - ``api_key`` (an API secret key) or ``token_provider`` (an async callable returning
+      an access token, asked again once whenever the API answers 498).
+    - ``rate``: requests per second, or a `RateLimit`; ``None`` sends unthrottled until
+      the API answers 429 and then adapts.
+    - ``timeout``: seconds for one request, connection included.
+    - ``session``: an aiohttp session to borrow (it is not closed); ``transport``: any
+      `Transport` (for tests and benchmarks).
+    - ``clock``/``sleep``: monotonic clock and sleep for the retry waits (tests).
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        api_key: str | None = None,
+        token_provider: TokenProvider | None = None,
+        rate: float | RateLimit | None = None,
+        max_concurrency: int = 32,
+        retry: RetryPolicy | None = None,
+        timeout: float | None = 30.0,
+        session: aiohttp.ClientSession | None = None,
+        transport: Transport | None = None,
+        throttle: Throttle | None = None,
+        upsert_path: str = DEFAULT_UPSERT_PATH,
+        allow_insecure_http: bool = False,
+        ssl_context: ssl.SSLContext | None = None,
+        clock: Callable[[], float] | None = None,
+        sleep: Callable[[float], Awaitable[object]] | None = None,
+    ) -> None:
+        if not isinstance(max_concurrency, int) or max_concurrency < 1:
+            raise ConfigurationError(
+                f"max_concurrency must be an int >= 1, got {max_concurrency!r}"
+            )
+        if timeout is not None and not timeout > 0:
+            raise ConfigurationError(f"timeout must be > 0 or None, got {timeout!r}")
+        if session is not None and transport is not None:
+            raise ConfigurationError("give a session or a transport, not both")
+        self._url = _check_url(base_url, upsert_path, allow_insecure_http)
+        self._credentials = _Credentials(api_key, token_provider)
+        self._clock = clock
+        self._sleep = sleep or asyncio.sleep
+        self._random = random.random
+        self.retry = retry if retry is not None else RetryPolicy()
+        self.timeout = timeout
+        self.max_concurrency = max_concurrency
+        if throttle is None:
+            limit = rate if isinstance(rate, RateLimit) else RateLimit(rate)
+            throttle = AdaptiveThrottle(limit, clock=clock, sleep=sleep)
+        elif rate is not None:
+            raise ConfigurationError("give a rate or a throttle, not both")
+        self.throttle: Throttle = throttle
+        self._session = session
+        self._transport = transport
+        self._ssl_context = ssl_context
+        self._slots: asyncio.Semaphore | None = None
+        self._closed = False
+
+    def __repr__(self) -> str:
+        return (
+            f"<CampaignClient {self._url} rate={self.throttle.rate!r} "
+            f"max_concurrency={self.max_concurrency}>"
+        )
+
+    @property
+    def url(self) -> str:
+        """The URL every upsert is POSTed to."""
+        return str(self._url)
+
+    @property
+    def rate(self) -> float | None:
+        """The rate the throttle enforces now (lower than configured after 429s)."""
+        return self.throttle.rate
+
+    def set_rate(self, rate: float | None) -> None:
+        """Change the configured rate at runtime; every request in flight or to come obeys it."""
+        self.throttle.set_rate(rate)
+
+    @property
+    def token_refreshes(self) -> int:
+        """How many times the token provider was asked again after a 498."""
+        return self._credentials.refreshes
+
+    async def __aenter__(self) -> CampaignClient:
+        self._ensure_transport()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Close the connections this client opened (a borrowed session stays open)."""
+        self._closed = True
+        if self._transport is not None:
+            await self._transport.aclose()
+
+    def _ensure_transport(self) -> Transport:
+        if self._closed:
+            raise RuntimeError("this CampaignClient is closed")
+        if self._transport is None:
+            self._transport = AiohttpTransport(
+                session=self._session,
+                max_connections=self.max_concurrency,
+                ssl_context=self._ssl_context,
+            )
+        if self._slots is None:
+            self._slots = asyncio.Semaphore(self.max_concurrency)
+        return self._transport
+
+    def _now(self) -> float:
+        return self._clock() if self._clock is not None else asyncio.get_running_loop().time()
+
+    # --- one record --------------------------------------------------------------------
+
+    async def upsert(
+        self, profile: ProfileUpsert | Mapping[str, Any], *, allow_not_applied: bool = False
+    ) -> RecordResult:
+        """Create or update one profile; return its `RecordResult` (status APPLIED).
+
+        Raises the typed error otherwise: `NotAppliedError` when the API answered
+        update-count 0 (unless ``allow_not_applied``, which returns the NOT_APPLIED result),
+        `RejectedError` for a permanent error, `ThrottledError`/`ServerError`/
+        `TransportError` once the retry policy gave up, `PermissionDeniedError` (430),
+        `EndpointError` (405), `InvalidRecordError` before anything is sent.
+        """
+        record = as_profile(profile)
+        result, error = await self._send(record, encode_profile(record))
+        if result.status is RecordStatus.APPLIED or (
+            allow_not_applied and result.status is RecordStatus.NOT_APPLIED
+        ):
+            return result
+        assert error is not None
+        raise error
+
+    async def _send(
+        self,
+        record: ProfileUpsert,
+        body: bytes,
+        index: int = 0,
+        stopped: Callable[[], str | None] | None = None,
+    ) -> tuple[RecordResult, WebexCampaignError | None]:
+        """Send one encoded record through throttle and retries; never raises an API error.
+
+        Returns the record's result and, unless it was APPLIED, the typed error. ``stopped``
+        is asked before every retry; a reason it returns ends the record unfinished.
+        """
+        transport = self._ensure_transport()
+        slots = self._slots
+        assert slots is not None
+        credentials = self._credentials
+        throttle = self.throttle
+        started = self._now()
+        attempts = 0
+        refreshed = False
+        ambiguous = False
+        while True:
+            async with slots:
+                sent_at = await throttle.acquire()
+                generation, headers = await credentials.current()
+                attempts += 1
+                t0 = self._now()
+                try:
+                    response = await transport.send(self._url, headers, body, self.timeout)
+                except TransportError as exc:
+                    latency = self._now() - t0
+                    outcome: Outcome | None = None
+                    error: WebexCampaignError = exc
+                    ambiguous = True
+                else:
+                    latency = self._now() - t0
+                    outcome = classify(
+                        response.status, response.headers, response.body, now=time.time()
+                    )
+            if outcome is not None:
+                verdict = outcome.verdict
+                if verdict is Verdict.APPLIED:
+                    return _result(
+                        index, record, RecordStatus.APPLIED, outcome, attempts, latency
+                    ), None
+                if outcome.description:
+                    outcome = _redacted(outcome, credentials)
+                error = outcome.error(attempts)
+                if verdict is Verdict.NOT_APPLIED:
+                    note = _AMBIGUOUS_NOTE if ambiguous else ""
+                    return _result(
+                        index, record, RecordStatus.NOT_APPLIED, outcome, attempts, latency, note
+                    ), error
+                if verdict is Verdict.REJECTED:
+                    return _result(
+                        index, record, RecordStatus.REJECTED, outcome, attempts, latency
+                    ), error
+                if verdict is Verdict.FATAL:
+                    return _result(
+                        index, record, RecordStatus.FAILED, outcome, attempts, latency
+                    ), error
+                if verdict is Verdict.TOKEN_EXPIRED:
+                    if refreshed or not credentials.can_refresh:
+                        return _result(
+                            index, record, RecordStatus.FAILED, outcome, attempts, latency
+                        ), error
+                    refreshed = True
+                    await credentials.refresh(generation)
+                    continue
+                if verdict is Verdict.THROTTLED:
+                    throttle.throttled(sent_at, outcome.retry_after)
+            error.attempts = attempts
+            retry_after = outcome.retry_after if outcome is not None else None
+            delay = self.retry.delay(
+                attempts,
+                elapsed=self._now() - started,
+                retry_after=retry_after,
+                random=self._random(),
+            )
+            reason = stopped() if stopped is not None else None
+            if delay is None or reason is not None:
+                message = str(error) if reason is None else f"{reason} (last error: {error})"
+                return RecordResult(
+                    index,
+                    RecordStatus.FAILED,
+                    record.target,
+                    code=outcome.code if outcome is not None else None,
+                    http_status=outcome.http_status if outcome is not None else None,
+                    message=message,
+                    attempts=attempts,
+                    latency=latency,
+                    record=record,
+                ), error
+            if retry_after is None and delay > 0:
+                await self._sleep(delay)  # a Retry-After is waited out in the shared throttle
+
+
+def _redacted(outcome: Outcome, credentials: _Credentials) -> Outcome:
+    description = credentials.redact(outcome.description)
+    if description is outcome.description:
+        return outcome
+    from attrs import evolve
+
+    return evolve(outcome, description=description)
+
+
+def _result(
+    index: int,
+    record: ProfileUpsert,
+    status: RecordStatus,
+    outcome: Outcome,
+    attempts: int,
+    latency: float,
+    note: str = "",
+) -> RecordResult:
+    return RecordResult(
+        index,
+        status,
+        record.key if record.key is not None else record.target,
+        update_count=outcome.update_count,
+        transaction_id=outcome.transaction_id,
+        code=outcome.code,
+        http_status=outcome.http_status,
+        message=outcome.description + note,
+        attempts=attempts,
+        latency=latency,
+        record=record,
+    )

@@ -1,0 +1,293 @@
+"""The one converter between models and the API's JSON: the only place that knows the wire names.
+
+Unstructuring (model -> wire) and response parsing use cattrs-generated functions. Requests
+structured back from JSON (input files, the emulator) go through strict hand-written hooks,
+because user input must fail loudly, naming the field, where cattrs would coerce (``None``
+to ``"None"``) or report Python names.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
+
+import cattrs
+from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
+
+from ._models import (
+    MAX_EXPARAM,
+    Attribute,
+    Condition,
+    ErrorBody,
+    LogicalOp,
+    ProfileUpsert,
+    RelOp,
+    UpdateLink,
+    UpsertMode,
+    UpsertResponse,
+    _WireEnum,
+    parse_enum,
+)
+from .exceptions import InvalidRecordError
+
+__all__ = [
+    "converter",
+    "dumps",
+    "encode_profile",
+    "loads",
+    "profile_from_wire",
+    "profile_to_wire",
+]
+
+_E = TypeVar("_E", bound=_WireEnum)
+
+try:  # orjson is an optional speed-up (the ``speedups`` extra): ~15x faster on request bodies.
+    import orjson
+
+    def dumps(obj: Any) -> bytes:
+        """Compact UTF-8 JSON."""
+        return orjson.dumps(obj)
+
+    loads: Callable[[bytes | str], Any] = orjson.loads
+
+except ImportError:  # pragma: no cover - exercised when the extra is not installed
+    _encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode
+
+    def dumps(obj: Any) -> bytes:
+        """Compact UTF-8 JSON."""
+        return _encode(obj).encode()
+
+    loads = json.loads
+
+
+converter = cattrs.Converter(unstruct_collection_overrides={tuple: list})
+"""The converter: ``converter.unstructure(profile)`` is the wire dict, and
+``converter.structure(obj, ProfileUpsert)`` reads one back (raising `InvalidRecordError`)."""
+
+# --- model -> wire ----------------------------------------------------------------------
+
+_KEEP = override(omit_if_default=False)
+
+
+# Attributes and conditions are written by hand: the name (or id) comes first, as in the
+# vendor's example, and these run ten times per record.
+def _attribute_to_wire(attribute: Attribute) -> dict[str, Any]:
+    if attribute.name is not None:
+        return {"attribute-name": attribute.name, "val": attribute.val}
+    return {"attribute-id": attribute.id, "val": attribute.val}
+
+
+def _condition_to_wire(condition: Condition) -> dict[str, Any]:
+    head: dict[str, Any] = (
+        {"attribute-name": condition.name}
+        if condition.name is not None
+        else {"attribute-id": condition.id}
+    )
+    head["rel-op"] = condition.rel_op.value
+    head["val"] = condition.val
+    head["logical-op"] = condition.logical_op.value
+    return head
+
+
+converter.register_unstructure_hook(Attribute, _attribute_to_wire)
+converter.register_unstructure_hook(Condition, _condition_to_wire)
+converter.register_unstructure_hook(
+    ProfileUpsert,
+    make_dict_unstructure_fn(
+        ProfileUpsert,
+        converter,
+        _cattrs_omit_if_default=True,
+        profile_name=override(rename="profile-name"),
+        upsert=_KEEP,
+        update_link=override(rename="update-link"),
+    ),
+)
+
+profile_to_wire: Callable[[ProfileUpsert], dict[str, Any]] = converter.get_unstructure_hook(
+    ProfileUpsert
+)
+"""The wire dict of a profile upsert (JSON-ready)."""
+
+
+def encode_profile(profile: ProfileUpsert) -> bytes:
+    """The exact request body for one profile upsert."""
+    return dumps(profile_to_wire(profile))
+
+
+# --- API responses -> models (lenient: the server's numbers may come as strings) ------------
+
+converter.register_structure_hook(
+    UpsertResponse,
+    make_dict_structure_fn(
+        UpsertResponse,
+        converter,
+        update_count=override(rename="update-count"),
+        transaction_id=override(rename="transaction-id"),
+    ),
+)
+converter.register_structure_hook(
+    ErrorBody,
+    make_dict_structure_fn(ErrorBody, converter, transaction_id=override(rename="transaction-id")),
+)
+converter.register_unstructure_hook(
+    UpsertResponse,
+    make_dict_unstructure_fn(
+        UpsertResponse,
+        converter,
+        update_count=override(rename="update-count"),
+        transaction_id=override(rename="transaction-id"),
+    ),
+)
+converter.register_unstructure_hook(
+    ErrorBody,
+    make_dict_unstructure_fn(
+        ErrorBody,
+        converter,
+        _cattrs_omit_if_default=True,
+        transaction_id=override(rename="transaction-id"),
+    ),
+)
+
+# --- wire -> models (strict: requests from files and in the emulator) ----------------------
+
+_PROFILE_KEYS = frozenset(
+    {"profile-name", "key", "filter", "attributes", "upsert", "update-link", "exparam"}
+)
+_ATTRIBUTE_KEYS = frozenset({"attribute-name", "attribute-id", "val"})
+_CONDITION_KEYS = frozenset({"attribute-name", "attribute-id", "rel-op", "val", "logical-op"})
+
+
+def _object(obj: object, field: str, allowed: frozenset[str]) -> Mapping[str, Any]:
+    if not isinstance(obj, Mapping):
+        raise InvalidRecordError(field, f"expected a JSON object, not {_json_type(obj)}")
+    unknown = [k for k in obj if k not in allowed]
+    if unknown:
+        names = ", ".join(sorted(map(repr, map(str, unknown))))
+        raise InvalidRecordError(
+            field, f"unknown field(s) {names}; expected some of {', '.join(sorted(allowed))}"
+        )
+    return obj
+
+
+def _json_type(obj: object) -> str:
+    names = {dict: "an object", list: "an array", str: "a string", bool: "a boolean"}
+    if obj is None:
+        return "null"
+    if isinstance(obj, (int, float)) and not isinstance(obj, bool):
+        return "a number"
+    return names.get(type(obj), type(obj).__name__)
+
+
+def _string(obj: Mapping[str, Any], name: str, path: str, *, required: bool) -> str | None:
+    value = obj.get(name)
+    if value is None:
+        if required:
+            raise InvalidRecordError(path + name, "is required")
+        return None
+    if not isinstance(value, str):
+        raise InvalidRecordError(path + name, f"expected a string, not {_json_type(value)}")
+    return value
+
+
+def _enum(enum_type: type[_E], obj: Mapping[str, Any], name: str, path: str) -> _E | None:
+    value = obj.get(name)
+    if value is None:
+        return None
+    try:
+        return parse_enum(enum_type, value, path + name)
+    except InvalidRecordError as exc:  # wire names, without the Python member names
+        choices = ", ".join(repr(m.value) for m in enum_type)
+        raise InvalidRecordError(exc.field, f"{value!r} is not one of {choices}") from None
+
+
+def _list(obj: Mapping[str, Any], name: str) -> list[Any] | None:
+    value = obj.get(name)
+    if value is not None and not isinstance(value, list):
+        raise InvalidRecordError(name, f"expected an array, not {_json_type(value)}")
+    return value
+
+
+def _has(obj: Mapping[str, Any], name: str, path: str) -> Any:
+    if name not in obj:
+        raise InvalidRecordError(path + name, "is required")
+    return obj[name]
+
+
+def _attribute(obj: object, path: str) -> Attribute:
+    item = _object(obj, path, _ATTRIBUTE_KEYS)
+    name = _string(item, "attribute-name", path + ".", required=False)
+    id_ = _string(item, "attribute-id", path + ".", required=False)
+    val = _has(item, "val", path + ".")
+    try:
+        return Attribute(name, id=id_, val=val)
+    except InvalidRecordError as exc:
+        raise exc.within(path) from None
+
+
+def _condition(obj: object, path: str) -> Condition:
+    item = _object(obj, path, _CONDITION_KEYS)
+    here = path + "."
+    name = _string(item, "attribute-name", here, required=False)
+    id_ = _string(item, "attribute-id", here, required=False)
+    rel_op = _enum(RelOp, item, "rel-op", here)
+    if rel_op is None:
+        raise InvalidRecordError(here + "rel-op", "is required")
+    val = _has(item, "val", here)
+    logical_op = _enum(LogicalOp, item, "logical-op", here) or LogicalOp.AND
+    try:
+        return Condition(name, id=id_, rel_op=rel_op, val=val, logical_op=logical_op)
+    except InvalidRecordError as exc:
+        raise exc.within(path) from None
+
+
+def profile_from_wire(obj: object) -> ProfileUpsert:
+    """Read one profile upsert from its wire JSON (a parsed object), strictly.
+
+    Raises `InvalidRecordError` naming the field with its wire name and path
+    (``attributes[2].val``) for anything the API would not accept.
+    """
+    body = _object(obj, "", _PROFILE_KEYS)
+    profile_name = _string(body, "profile-name", "", required=True)
+    key = body.get("key")
+    if key is not None and (not isinstance(key, str) and type(key) is not int):
+        raise InvalidRecordError("key", f"expected a string, not {_json_type(key)}")
+    attributes_in = _list(body, "attributes")
+    if attributes_in is None:
+        raise InvalidRecordError("attributes", "is required")
+    attributes = [_attribute(a, f"attributes[{i}]") for i, a in enumerate(attributes_in)]
+    filter_in = _list(body, "filter")
+    conditions = (
+        None
+        if filter_in is None
+        else [_condition(c, f"filter[{i}]") for i, c in enumerate(filter_in)]
+    )
+    upsert = _enum(UpsertMode, body, "upsert", "") or UpsertMode.CREATE_OR_UPDATE
+    update_link = _enum(UpdateLink, body, "update-link", "")
+    exparam = body.get("exparam")
+    if exparam is not None:
+        if not isinstance(exparam, Mapping):
+            raise InvalidRecordError("exparam", f"expected an object, not {_json_type(exparam)}")
+        if len(exparam) > MAX_EXPARAM:
+            raise InvalidRecordError(
+                "exparam", f"at most {MAX_EXPARAM} entries, got {len(exparam)}"
+            )
+    try:
+        return ProfileUpsert(
+            profile_name,  # type: ignore[arg-type]  # checked by _string(required=True)
+            key=key,
+            attributes=attributes,
+            filter=conditions,
+            upsert=upsert,
+            update_link=update_link,
+            exparam=exparam,
+        )
+    except InvalidRecordError as exc:
+        if exc.field == "profile_name":
+            raise InvalidRecordError("profile-name", exc.reason) from None
+        raise exc.with_traceback(None) from None
+
+
+converter.register_structure_hook(ProfileUpsert, lambda obj, _: profile_from_wire(obj))
+converter.register_structure_hook(Attribute, lambda obj, _: _attribute(obj, "attribute"))
+converter.register_structure_hook(Condition, lambda obj, _: _condition(obj, "condition"))

@@ -1,0 +1,311 @@
+"""Request and response values of the Create / Update contact profile API.
+
+Python names only: the hyphenated wire names live in ``_convert.py`` alone.
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+from collections.abc import Iterable, Mapping
+from types import MappingProxyType
+from typing import TypeVar
+
+import attrs
+
+from .exceptions import InvalidRecordError
+
+#: A value the API accepts for ``val``: sent as the JSON scalar it is.
+Scalar = str | int | float | bool
+
+MAX_EXPARAM = 10
+
+_INT_MIN, _INT_MAX = -(2**63), 2**63 - 1
+
+
+class _WireEnum(str, enum.Enum):
+    """A string enum parsed from its wire value, case-insensitively, or from an int."""
+
+    @classmethod
+    def _missing_(cls, value: object) -> _WireEnum | None:
+        if isinstance(value, int) and not isinstance(value, bool):
+            value = str(value)
+        if isinstance(value, str):
+            folded = value.strip().casefold()
+            for member in cls:
+                if member.value.casefold() == folded or member.name.casefold() == folded:
+                    return member
+        return None
+
+    def __str__(self) -> str:
+        return str(self.value)
+
+
+class UpsertMode(_WireEnum):
+    """What the API does when the profile does (not) exist (``upsert``)."""
+
+    CREATE_ONLY = "0"
+    CREATE_OR_UPDATE = "1"
+    UPDATE_ONLY = "2"
+
+
+class UpdateLink(_WireEnum):
+    """What the API does with a linked profile (``update-link``)."""
+
+    IGNORE = "1"
+    CREATE_EMPTY = "2"
+    FAIL = "3"
+
+
+class RelOp(_WireEnum):
+    """Relational operator of a filter condition; sent in the documented spelling."""
+
+    EQUALS = "Equals"
+    GREATER_THAN = "GreaterThan"
+    GREATER_THAN_EQUALS = "GreaterThanEquals"
+    NOT_EQUALS = "NotEquals"
+    LESS_THAN = "LessThan"
+    LESS_THAN_EQUALS = "LessThanEquals"
+
+
+class LogicalOp(_WireEnum):
+    """How a filter condition chains to the next one."""
+
+    AND = "and"
+    OR = "or"
+
+
+def check_scalar(value: object, field: str) -> None:
+    """Raise `InvalidRecordError` unless *value* is a JSON scalar the API accepts."""
+    kind = type(value)
+    if kind is str or kind is bool:
+        return
+    if kind is int or (isinstance(value, int) and not isinstance(value, bool)):
+        if not _INT_MIN <= value <= _INT_MAX:  # type: ignore[operator]
+            raise InvalidRecordError(field, "integer out of the 64-bit range: send it as a string")
+        return
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise InvalidRecordError(field, f"value must be a finite number, not {value!r}")
+        return
+    if isinstance(value, str):
+        return
+    raise InvalidRecordError(
+        field, f"value must be a str, int, float or bool, not {type(value).__name__}"
+    )
+
+
+def _check_name_or_id(name: str | None, id: str | None, *, allow_empty: bool) -> None:
+    if (name is None) == (id is None):
+        raise InvalidRecordError("name", "give exactly one of an attribute name or an attribute id")
+    given, field = (name, "name") if name is not None else (id, "id")
+    if not isinstance(given, str):
+        raise InvalidRecordError(field, f"must be a str, not {type(given).__name__}")
+    if not allow_empty and not given.strip():
+        raise InvalidRecordError(field, "must not be empty")
+
+
+_E = TypeVar("_E", bound=_WireEnum)
+
+
+def parse_enum(enum_type: type[_E], value: object, field: str) -> _E:
+    """``enum_type(value)``, raising `InvalidRecordError` that lists the choices."""
+    if isinstance(value, enum_type):
+        return value
+    try:
+        return enum_type(value)
+    except ValueError:
+        choices = ", ".join(f"{m.value!r} ({m.name})" for m in enum_type)
+        raise InvalidRecordError(field, f"{value!r} is not one of {choices}") from None
+
+
+def _rel_op(value: object) -> RelOp:
+    return parse_enum(RelOp, value, "rel_op")
+
+
+def _logical_op(value: object) -> LogicalOp:
+    return parse_enum(LogicalOp, value, "logical_op")
+
+
+def _upsert_mode(value: object) -> UpsertMode:
+    return parse_enum(UpsertMode, value, "upsert")
+
+
+def _update_link(value: object) -> UpdateLink | None:
+    return None if value is None else parse_enum(UpdateLink, value, "update_link")
+
+
+@attrs.frozen
+class Attribute:
+    """One attribute to set: by ``name`` (``attribute-name``) or by ``id`` (``attribute-id``)."""
+
+    name: str | None = None
+    val: Scalar = attrs.field(default="", kw_only=True)
+    id: str | None = attrs.field(default=None, kw_only=True)
+
+    def __attrs_post_init__(self) -> None:
+        _check_name_or_id(self.name, self.id, allow_empty=False)
+        check_scalar(self.val, "val")
+
+    @property
+    def label(self) -> str:
+        """The name, or ``id:<id>`` for an attribute given by id."""
+        return self.name if self.name is not None else f"id:{self.id}"
+
+
+@attrs.frozen
+class Condition:
+    """One filter condition; conditions chain left to right through ``logical_op``.
+
+    The vendor's own example filters on an empty ``attribute-name``, so an empty name is
+    accepted here; a missing one is not.
+    """
+
+    name: str | None = None
+    rel_op: RelOp = attrs.field(default=RelOp.EQUALS, converter=_rel_op, kw_only=True)
+    val: Scalar = attrs.field(default="", kw_only=True)
+    logical_op: LogicalOp = attrs.field(default=LogicalOp.AND, converter=_logical_op, kw_only=True)
+    id: str | None = attrs.field(default=None, kw_only=True)
+
+    def __attrs_post_init__(self) -> None:
+        _check_name_or_id(self.name, self.id, allow_empty=True)
+        check_scalar(self.val, "val")
+
+
+AttributesInput = Mapping[str, Scalar] | Iterable[Attribute]
+
+
+def _to_attributes(value: AttributesInput) -> tuple[Attribute, ...]:
+    if isinstance(value, Mapping):
+        if not all(isinstance(name, str) for name in value):
+            raise InvalidRecordError("attributes", "attribute names must be strings")
+        attributes = []
+        for name, val in value.items():
+            try:
+                attributes.append(Attribute(name, val=val))
+            except InvalidRecordError as exc:
+                raise exc.within(f"attributes[{name!r}]") from None
+        return tuple(attributes)
+    if isinstance(value, (str, bytes)) or not isinstance(value, Iterable):  # type: ignore[unreachable]
+        raise InvalidRecordError(
+            "attributes", f"expected a mapping or Attribute values, not {type(value).__name__}"
+        )
+    items = tuple(value)
+    for i, item in enumerate(items):
+        if not isinstance(item, Attribute):
+            raise InvalidRecordError(
+                f"attributes[{i}]", f"expected an Attribute, not {type(item).__name__}"
+            )
+    return items
+
+
+def _to_filter(value: Iterable[Condition] | None) -> tuple[Condition, ...] | None:
+    if value is None:
+        return None
+    if isinstance(value, (str, bytes, Mapping)) or not isinstance(value, Iterable):
+        raise InvalidRecordError(
+            "filter", f"expected a sequence of Condition values, not {type(value).__name__}"
+        )
+    items = tuple(value)
+    for i, item in enumerate(items):
+        if not isinstance(item, Condition):
+            raise InvalidRecordError(
+                f"filter[{i}]", f"expected a Condition, not {type(item).__name__}"
+            )
+    return items
+
+
+def _to_exparam(value: Mapping[str, Scalar] | None) -> Mapping[str, Scalar] | None:
+    if value is None:
+        return None
+    if not isinstance(value, Mapping):
+        raise InvalidRecordError("exparam", f"expected a mapping, not {type(value).__name__}")
+    return MappingProxyType(dict(value))
+
+
+def _to_key(value: str | int | None) -> str | None:
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    raise InvalidRecordError("key", f"key must be a str, not {type(value).__name__}")
+
+
+@attrs.frozen(hash=False)
+class ProfileUpsert:
+    """One create/update of a contact profile, by ``key`` or by ``filter`` (exactly one).
+
+    ``attributes`` may be a mapping of attribute name to value, or `Attribute` values
+    (to address attributes by id). Invalid values raise `InvalidRecordError` naming the field.
+    """
+
+    profile_name: str
+    upsert: UpsertMode = attrs.field(
+        default=UpsertMode.CREATE_OR_UPDATE, converter=_upsert_mode, kw_only=True
+    )
+    key: str | None = attrs.field(default=None, converter=_to_key, kw_only=True)
+    attributes: tuple[Attribute, ...] = attrs.field(converter=_to_attributes, kw_only=True)
+    filter: tuple[Condition, ...] | None = attrs.field(
+        default=None, converter=_to_filter, kw_only=True
+    )
+    update_link: UpdateLink | None = attrs.field(default=None, converter=_update_link, kw_only=True)
+    exparam: Mapping[str, Scalar] | None = attrs.field(
+        default=None, converter=_to_exparam, kw_only=True
+    )
+
+    def __attrs_post_init__(self) -> None:
+        if not isinstance(self.profile_name, str) or not self.profile_name.strip():
+            raise InvalidRecordError("profile_name", "must be a non-empty string")
+        if self.key is None and not self.filter:
+            raise InvalidRecordError("key", "give a key or a non-empty filter")
+        if self.key is not None and self.filter is not None:
+            raise InvalidRecordError("key", "give a key or a filter, not both")
+        if self.key is not None and not self.key.strip():
+            raise InvalidRecordError("key", "must not be empty")
+        if not self.attributes:
+            raise InvalidRecordError("attributes", "at least one attribute is required")
+        if len(self.attributes) > 1:
+            seen: set[str] = set()
+            for attribute in self.attributes:
+                if attribute.label in seen:
+                    raise InvalidRecordError(
+                        "attributes", f"attribute {attribute.label!r} is given twice"
+                    )
+                seen.add(attribute.label)
+        if self.exparam is not None:
+            if len(self.exparam) > MAX_EXPARAM:
+                raise InvalidRecordError(
+                    "exparam", f"at most {MAX_EXPARAM} entries, got {len(self.exparam)}"
+                )
+            for name, val in self.exparam.items():
+                if not isinstance(name, str) or not name:
+                    raise InvalidRecordError("exparam", "names must be non-empty strings")
+                check_scalar(val, f"exparam[{name!r}]")
+
+    @property
+    def target(self) -> str:
+        """A short label of which profile(s) this record addresses, for results and logs."""
+        if self.key is not None:
+            return self.key
+        assert self.filter is not None
+        return "filter:" + " ".join(
+            f"{c.name if c.name is not None else 'id:' + str(c.id)} {c.rel_op.value} {c.val!r}"
+            for c in self.filter
+        )
+
+
+@attrs.frozen
+class UpsertResponse:
+    """A success body: ``{"update-count": n, "transaction-id": "..."}``."""
+
+    update_count: int
+    transaction_id: str | None = None
+
+
+@attrs.frozen
+class ErrorBody:
+    """A failure body: ``{"code": ..., "description": ...}`` (any HTTP status)."""
+
+    code: str  #: as sent (a number or a string); `classify` reads it as an int
+    description: str = ""
+    transaction_id: str | None = None

@@ -1,0 +1,76 @@
+"""Retry policy: capped exponential backoff with full jitter, ``Retry-After`` first.
+
+Pure: the caller passes the attempt number, the time elapsed and a random number, and
+does the sleeping (so tests decide what time is).
+"""
+
+from __future__ import annotations
+
+import attrs
+
+__all__ = ["RetryPolicy"]
+
+
+def _positive(_: object, attribute: attrs.Attribute[float], value: float) -> None:
+    if not value > 0:
+        raise ValueError(f"{attribute.name} must be > 0, got {value!r}")
+
+
+@attrs.frozen
+class RetryPolicy:
+    """When to send a failed request again, and when to give up.
+
+    Only transient failures are retried: 429, 499, 5xx, timeouts and dropped connections
+    (and 498 once, after a token refresh). Permanent errors and update-count 0 never are.
+
+    - ``attempts``: requests per record at most, the first one included (1 = no retries).
+    - ``initial``, ``multiplier``, ``maximum``: the n-th retry waits up to
+      ``min(maximum, initial * multiplier ** (n - 1))`` seconds...
+    - ``jitter``: ...times a uniform random factor in [0, 1) ("full jitter"), so that
+      many clients that failed together do not retry together.
+    - ``deadline``: seconds from the first attempt after which no retry starts (``None``:
+      no deadline). A wait that would end past the deadline gives up at once instead.
+    - A ``Retry-After`` sent by the API replaces the computed backoff.
+    """
+
+    attempts: int = attrs.field(default=5)
+    initial: float = attrs.field(default=0.5, validator=_positive)
+    maximum: float = attrs.field(default=30.0, validator=_positive)
+    multiplier: float = attrs.field(default=2.0)
+    jitter: bool = True
+    deadline: float | None = 300.0
+
+    @attempts.validator
+    def _check_attempts(self, _: attrs.Attribute[int], value: int) -> None:
+        if not isinstance(value, int) or value < 1:
+            raise ValueError(f"attempts must be an int >= 1, got {value!r}")
+
+    @multiplier.validator
+    def _check_multiplier(self, _: attrs.Attribute[float], value: float) -> None:
+        if not value >= 1:
+            raise ValueError(f"multiplier must be >= 1, got {value!r}")
+
+    @classmethod
+    def never(cls) -> RetryPolicy:
+        """One attempt, no retries."""
+        return cls(attempts=1)
+
+    def backoff(self, retry: int, random: float) -> float:
+        """The wait before the ``retry``-th retry (1-based), before any ``Retry-After``."""
+        cap = min(self.maximum, self.initial * self.multiplier ** min(retry - 1, 64))
+        return cap * random if self.jitter else cap
+
+    def delay(
+        self, attempts: int, *, elapsed: float, retry_after: float | None, random: float
+    ) -> float | None:
+        """Seconds to wait after ``attempts`` failed attempts, or ``None`` to give up.
+
+        ``elapsed`` is the time since the first attempt started, ``random`` a number in
+        [0, 1) for the jitter, ``retry_after`` the API's ``Retry-After`` if it sent one.
+        """
+        if attempts >= self.attempts:
+            return None
+        wait = retry_after if retry_after is not None else self.backoff(attempts, random)
+        if self.deadline is not None and elapsed + wait > self.deadline:
+            return None
+        return wait

@@ -1,0 +1,267 @@
+"""Building requests and classifying responses: pure functions of plain data, no I/O.
+
+`classify` reads the body whatever the HTTP status (the API reports business errors inside
+HTTP 200 bodies) and maps every row of the vendor's failure table to one `Verdict`.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+from collections.abc import Mapping
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+import attrs
+import cattrs
+
+from ._convert import converter, loads
+from ._models import ErrorBody, UpsertResponse
+from .exceptions import (
+    ApiError,
+    EndpointError,
+    NotAppliedError,
+    PermissionDeniedError,
+    RejectedError,
+    ServerError,
+    ThrottledError,
+    TokenExpiredError,
+)
+
+__all__ = [
+    "PERMANENT_CODES",
+    "Outcome",
+    "Response",
+    "Verdict",
+    "classify",
+    "parse_retry_after",
+    "request_headers",
+    "snippet",
+]
+
+#: Codes the vendor documents as business errors of one record; retrying cannot help.
+#: 1010 not processed, 1001 invalid input JSON, 3005 invalid profile id, 7031 id and name do
+#: not match, 102 invalid profile id, 1020 contact profile not found.
+PERMANENT_CODES = frozenset({1010, 1001, 3005, 7031, 102, 1020})
+
+_SNIPPET_CHARS = 200
+_TAGS = re.compile(rb"<(script|style)\b.*?</\1\s*>|<[^>]*>", re.S | re.I)
+_SPACE = re.compile(r"\s+")
+
+
+class Verdict(enum.Enum):
+    """What an answer means for the record and for the run."""
+
+    APPLIED = "applied"  #: 200 with update-count >= 1
+    NOT_APPLIED = "not_applied"  #: 200 with update-count 0
+    REJECTED = "rejected"  #: a permanent error for this record
+    RETRY = "retry"  #: transient (499, 5xx, an unreadable 200): send it again later
+    THROTTLED = "throttled"  #: 429: slow down, then send it again
+    TOKEN_EXPIRED = "token_expired"  # noqa: S105 #: 401/498: refresh the token, then send it again
+    FATAL = "fatal"  #: 401/430, 405, ...: no request can succeed; stop sending
+
+
+@attrs.frozen
+class Response:
+    """A raw HTTP answer: what a transport hands to `classify`."""
+
+    status: int
+    headers: Mapping[str, str] = attrs.field(factory=dict, repr=False)
+    body: bytes = b""
+
+
+@attrs.frozen
+class Outcome:
+    """The classified answer to one request."""
+
+    verdict: Verdict
+    http_status: int
+    update_count: int | None = None
+    transaction_id: str | None = None
+    code: int | None = None
+    description: str = ""
+    retry_after: float | None = None
+
+    def error(self, attempts: int = 1) -> ApiError:
+        """The typed exception for an outcome that is not APPLIED."""
+        cls = _ERRORS[self.verdict]
+        if self.verdict is Verdict.FATAL and (self.code == 430 or self.http_status in (401, 403)):
+            cls = PermissionDeniedError
+        return cls(
+            self.description or self.verdict.value.replace("_", " "),
+            http_status=self.http_status,
+            code=self.code,
+            transaction_id=self.transaction_id,
+            retry_after=self.retry_after,
+            attempts=attempts,
+        )
+
+
+_ERRORS: dict[Verdict, type[ApiError]] = {
+    Verdict.APPLIED: ApiError,
+    Verdict.NOT_APPLIED: NotAppliedError,
+    Verdict.REJECTED: RejectedError,
+    Verdict.RETRY: ServerError,
+    Verdict.THROTTLED: ThrottledError,
+    Verdict.TOKEN_EXPIRED: TokenExpiredError,
+    Verdict.FATAL: EndpointError,
+}
+
+_NOT_APPLIED_TEXT = (
+    "update-count 0: nothing was created or updated (the vendor warns this usually means a "
+    "wrong request body: a key or filter that matches nothing, a wrong profile name)"
+)
+
+
+def request_headers(token: str) -> dict[str, str]:
+    """Headers of every request: JSON body, bearer authorization."""
+    return {
+        "Authorization": f"Bearer {token}",
+        "Content-Type": "application/json",
+        "Accept": "application/json",
+    }
+
+
+def snippet(body: bytes, limit: int = _SNIPPET_CHARS) -> str:
+    """A short, single-line, tag-free excerpt of a body that was not the expected JSON."""
+    text = _TAGS.sub(b" ", body[: limit * 20]).decode("utf-8", "replace")
+    text = _SPACE.sub(" ", text).strip()
+    return text if len(text) <= limit else text[: limit - 1] + "\u2026"
+
+
+def parse_retry_after(value: str | None, now: float) -> float | None:
+    """Seconds to wait from a ``Retry-After`` header (delta-seconds or HTTP-date).
+
+    ``now`` is the current POSIX time, used for the HTTP-date form. Returns ``None`` when
+    the header is absent or unreadable, and never a negative number.
+    """
+    if value is None:
+        return None
+    value = value.strip()
+    if not value:
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            when = parsedate_to_datetime(value)
+        except (TypeError, ValueError, IndexError):
+            return None
+        if when.tzinfo is None:  # RFC 9110 dates are GMT; a naive parse means no zone was given
+            return None
+        seconds = when.timestamp() - now
+    if seconds != seconds or seconds in (float("inf"), float("-inf")):
+        return None
+    return max(0.0, seconds)
+
+
+def _parse_body(body: bytes) -> Mapping[str, Any] | None:
+    if not body:
+        return None
+    try:
+        parsed = loads(body)
+    except ValueError:
+        return None
+    return parsed if isinstance(parsed, Mapping) else None
+
+
+def _int_or_none(value: object) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        return int(value)
+    return None
+
+
+def _by_code(code: int, status: int) -> Verdict:
+    if code == 430:
+        return Verdict.FATAL
+    if code == 498:
+        return Verdict.TOKEN_EXPIRED
+    if code == 429:
+        return Verdict.THROTTLED
+    if code == 405:
+        return Verdict.FATAL
+    if code in PERMANENT_CODES:
+        return Verdict.REJECTED
+    if code == 499 or 500 <= code <= 599 or status >= 500:
+        return Verdict.RETRY
+    return Verdict.REJECTED
+
+
+def _by_status(status: int) -> Verdict:
+    if status == 429:
+        return Verdict.THROTTLED
+    if status in (401, 403, 404, 405) or 300 <= status < 400:
+        return Verdict.FATAL
+    if status in (408, 425, 499) or status >= 500:
+        return Verdict.RETRY
+    if 400 <= status < 500:
+        return Verdict.REJECTED
+    return Verdict.RETRY  # 1xx / 2xx without a readable body: ambiguous, send again
+
+
+_STATUS_TEXT = {
+    401: "authorization failed",
+    403: "forbidden",
+    404: "not found: check the base URL and path",
+    405: "method not supported: check the base URL and path",
+    429: "too many requests",
+    499: "request failed",
+}
+
+
+def classify(status: int, headers: Mapping[str, str], body: bytes, *, now: float) -> Outcome:
+    """Classify one HTTP answer. ``now`` (POSIX time) resolves an HTTP-date ``Retry-After``."""
+    parsed = _parse_body(body)
+
+    if parsed is not None and parsed.get("code") is not None:
+        error = converter.structure(parsed, ErrorBody)
+        code = _int_or_none(error.code)
+        verdict = _by_code(code, status) if code is not None else _by_status(status)
+        if verdict is Verdict.RETRY and 200 <= status < 300:
+            verdict = Verdict.REJECTED  # an unknown error code inside a 200: not transient
+        description = error.description or f"API code {error.code}"
+        return Outcome(
+            verdict,
+            status,
+            code=code,
+            description=description,
+            transaction_id=error.transaction_id,
+            retry_after=_retry_after(verdict, headers, now),
+        )
+
+    if 200 <= status < 300 and parsed is not None and "update-count" in parsed:
+        try:
+            success = converter.structure(parsed, UpsertResponse)
+        except (cattrs.BaseValidationError, ValueError, TypeError):
+            return Outcome(
+                Verdict.RETRY, status, description=f"unreadable success body: {snippet(body)}"
+            )
+        applied = success.update_count >= 1
+        return Outcome(
+            Verdict.APPLIED if applied else Verdict.NOT_APPLIED,
+            status,
+            update_count=success.update_count,
+            transaction_id=success.transaction_id,
+            description="" if applied else _NOT_APPLIED_TEXT,
+        )
+
+    verdict = _by_status(status)
+    if 200 <= status < 300:
+        text = f"unexpected response body: {snippet(body)}" if body else "empty response body"
+    else:
+        text = _STATUS_TEXT.get(status, f"HTTP {status}")
+        if body:
+            text = f"{text}: {snippet(body)}"
+    return Outcome(
+        verdict, status, description=text, retry_after=_retry_after(verdict, headers, now)
+    )
+
+
+def _retry_after(verdict: Verdict, headers: Mapping[str, str], now: float) -> float | None:
+    if verdict is not Verdict.THROTTLED:
+        return None
+    return parse_retry_after(headers.get("Retry-After"), now)

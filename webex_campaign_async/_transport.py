@@ -1,0 +1,113 @@
+"""Sending one request: the only module that touches aiohttp's client.
+
+A transport turns (url, headers, body) into a `Response` or raises `TransportError`.
+`AiohttpTransport` is the real one; tests and benchmarks pass fakes through
+``CampaignClient(transport=...)``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ssl
+from collections.abc import Mapping
+from typing import Protocol, runtime_checkable
+
+import aiohttp
+from yarl import URL
+
+from ._sansio import Response
+from .exceptions import RequestTimeoutError, TransportError
+
+__all__ = ["AiohttpTransport", "Transport"]
+
+
+@runtime_checkable
+class Transport(Protocol):
+    """Sends one POST and returns the raw answer."""
+
+    async def send(
+        self, url: URL, headers: Mapping[str, str], body: bytes, timeout: float | None
+    ) -> Response:
+        """Send ``body``; raise `TransportError` (or `RequestTimeoutError`) if no answer came."""
+
+    async def aclose(self) -> None:
+        """Release connections (only those this transport opened)."""
+
+
+class AiohttpTransport:
+    """A transport over one `aiohttp.ClientSession`, owned or borrowed.
+
+    An owned session gets a connector sized for ``max_connections``, DNS caching and TLS
+    verification (which cannot be turned off here). Redirects are not followed: a redirect
+    of a POST is reported as an error rather than replayed elsewhere with the credentials.
+    """
+
+    def __init__(
+        self,
+        *,
+        session: aiohttp.ClientSession | None = None,
+        max_connections: int = 100,
+        ssl_context: ssl.SSLContext | None = None,
+    ) -> None:
+        self._owned = session is None
+        if session is None:
+            connector = aiohttp.TCPConnector(
+                limit=max_connections,
+                limit_per_host=max_connections,
+                ttl_dns_cache=300,
+                ssl=ssl_context if ssl_context is not None else True,
+                enable_cleanup_closed=False,
+            )
+            session = aiohttp.ClientSession(
+                connector=connector,
+                timeout=aiohttp.ClientTimeout(total=None),
+                auto_decompress=True,
+                raise_for_status=False,
+                skip_auto_headers=("User-Agent",),
+                headers={"User-Agent": _user_agent()},
+            )
+        self._session = session
+        self._timeouts: dict[float | None, aiohttp.ClientTimeout] = {}
+
+    def __repr__(self) -> str:
+        return f"<AiohttpTransport owned={self._owned}>"
+
+    def _timeout(self, seconds: float | None) -> aiohttp.ClientTimeout:
+        timeout = self._timeouts.get(seconds)
+        if timeout is None:
+            timeout = self._timeouts[seconds] = aiohttp.ClientTimeout(total=seconds)
+        return timeout
+
+    async def send(
+        self, url: URL, headers: Mapping[str, str], body: bytes, timeout: float | None
+    ) -> Response:
+        try:
+            async with self._session.post(
+                url,
+                data=body,
+                headers=headers,
+                timeout=self._timeout(timeout),
+                allow_redirects=False,
+            ) as response:
+                payload = await response.read()
+                return Response(response.status, response.headers, payload)
+        except (asyncio.TimeoutError, TimeoutError):
+            raise RequestTimeoutError(f"no response within {timeout} s") from None
+        except (aiohttp.ClientConnectionError, aiohttp.ClientPayloadError, OSError) as exc:
+            raise TransportError(_describe(exc)) from exc
+
+    async def aclose(self) -> None:
+        if self._owned and not self._session.closed:
+            await self._session.close()
+
+
+def _describe(exc: BaseException) -> str:
+    # aiohttp's messages name the host and the OS error, never request headers.
+    text = str(exc) or type(exc).__name__
+    return f"{type(exc).__name__}: {text}" if text != type(exc).__name__ else text
+
+
+def _user_agent() -> str:
+    from ._version import version
+
+    return f"webex-campaign-async/{version} aiohttp/{aiohttp.__version__}"
