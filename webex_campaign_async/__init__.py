@@ -4,6 +4,7 @@ Throttled to the tenant's rate, lossless (every record ends in exactly one `Reco
 with an offline emulator of the API in `webex_campaign_async.emulator`.
 """
 
+from ._bulk import BulkRun, RecordInput
 from ._client import DEFAULT_UPSERT_PATH, CampaignClient
 from ._convert import converter
 from ._models import (
@@ -16,6 +17,7 @@ from ._models import (
     UpsertMode,
 )
 from ._ratecontrol import RateLimit
+from ._report import BulkReport, LatencySummary
 from ._results import RecordResult, RecordStatus
 from ._retry import RetryPolicy
 from ._sansio import Response
@@ -46,16 +48,20 @@ __all__ = [
     "ApiError",
     "Attribute",
     "AuthError",
+    "BulkReport",
+    "BulkRun",
     "CampaignClient",
     "Condition",
     "ConfigurationError",
     "EndpointError",
     "InvalidRecordError",
+    "LatencySummary",
     "LogicalOp",
     "NotAppliedError",
     "PermissionDeniedError",
     "ProfileUpsert",
     "RateLimit",
+    "RecordInput",
     "RecordResult",
     "RecordStatus",
     "RejectedError",

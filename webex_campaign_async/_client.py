@@ -7,7 +7,7 @@ import ipaddress
 import logging
 import random
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import AsyncIterable, Awaitable, Callable, Iterable, Mapping
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
@@ -33,7 +33,10 @@ if TYPE_CHECKING:
 
     import aiohttp
 
-__all__ = ["DEFAULT_UPSERT_PATH", "CampaignClient"]
+    from ._bulk import BulkRun, RecordInput
+    from ._report import BulkReport
+
+__all__ = ["DEFAULT_UPSERT_PATH", "CampaignClient", "StopSignal", "as_profile"]
 
 logger = logging.getLogger("webex_campaign_async")
 
@@ -203,6 +206,8 @@ class CampaignClient:
         self._ssl_context = ssl_context
         self._slots: asyncio.Semaphore | None = None
         self._closed = False
+        #: 429 answers this client received.
+        self.throttled_answers = 0
 
     def __repr__(self) -> str:
         return (
@@ -285,17 +290,40 @@ class CampaignClient:
         assert error is not None
         raise error
 
+    # --- many records ------------------------------------------------------------------
+
+    def stream_upsert(
+        self, records: Iterable[RecordInput] | AsyncIterable[RecordInput], **options: Any
+    ) -> BulkRun:
+        """Upsert many records; iterate the returned `BulkRun` for results as they end.
+
+        See `BulkRun` for the options. ``async with client.stream_upsert(records) as run:
+        async for result in run: ...``; ``run.report()`` folds what was seen so far.
+        """
+        from ._bulk import BulkRun
+
+        return BulkRun(self, records, **options)
+
+    async def bulk_upsert(
+        self, records: Iterable[RecordInput] | AsyncIterable[RecordInput], **options: Any
+    ) -> BulkReport:
+        """Upsert many records and return the `BulkReport`; see `BulkRun` for the options."""
+        from ._bulk import run_to_report
+
+        return await run_to_report(self, records, **options)
+
     async def _send(
         self,
         record: ProfileUpsert,
         body: bytes,
         index: int = 0,
-        stopped: Callable[[], str | None] | None = None,
+        stop: StopSignal | None = None,
     ) -> tuple[RecordResult, WebexCampaignError | None]:
         """Send one encoded record through throttle and retries; never raises an API error.
 
-        Returns the record's result and, unless it was APPLIED, the typed error. ``stopped``
-        is asked before every retry; a reason it returns ends the record unfinished.
+        Returns the record's result and, unless it was APPLIED, the typed error. ``stop`` is
+        checked before every send and every retry, and cuts retry waits short: a stopped
+        record ends SKIPPED if it was never sent, FAILED if it was.
         """
         transport = self._ensure_transport()
         slots = self._slots
@@ -306,9 +334,12 @@ class CampaignClient:
         attempts = 0
         refreshed = False
         ambiguous = False
+        error: WebexCampaignError | None = None
         while True:
             async with slots:
                 sent_at = await throttle.acquire()
+                if stop is not None and stop.reason is not None:
+                    return _stopped(index, record, stop.reason, attempts, error), error
                 generation, headers = await credentials.current()
                 attempts += 1
                 t0 = self._now()
@@ -317,7 +348,7 @@ class CampaignClient:
                 except TransportError as exc:
                     latency = self._now() - t0
                     outcome: Outcome | None = None
-                    error: WebexCampaignError = exc
+                    error = exc
                     ambiguous = True
                 else:
                     latency = self._now() - t0
@@ -327,35 +358,23 @@ class CampaignClient:
             if outcome is not None:
                 verdict = outcome.verdict
                 if verdict is Verdict.APPLIED:
-                    return _result(
-                        index, record, RecordStatus.APPLIED, outcome, attempts, latency
-                    ), None
+                    applied = RecordStatus.APPLIED
+                    return _result(index, record, applied, outcome, attempts, latency), None
                 if outcome.description:
                     outcome = _redacted(outcome, credentials)
                 error = outcome.error(attempts)
-                if verdict is Verdict.NOT_APPLIED:
-                    note = _AMBIGUOUS_NOTE if ambiguous else ""
-                    return _result(
-                        index, record, RecordStatus.NOT_APPLIED, outcome, attempts, latency, note
-                    ), error
-                if verdict is Verdict.REJECTED:
-                    return _result(
-                        index, record, RecordStatus.REJECTED, outcome, attempts, latency
-                    ), error
-                if verdict is Verdict.FATAL:
-                    return _result(
-                        index, record, RecordStatus.FAILED, outcome, attempts, latency
-                    ), error
-                if verdict is Verdict.TOKEN_EXPIRED:
-                    if refreshed or not credentials.can_refresh:
-                        return _result(
-                            index, record, RecordStatus.FAILED, outcome, attempts, latency
-                        ), error
+                final = _FINAL.get(verdict)
+                if verdict is Verdict.TOKEN_EXPIRED and not refreshed and credentials.can_refresh:
                     refreshed = True
                     await credentials.refresh(generation)
                     continue
+                if final is not None:
+                    note = _AMBIGUOUS_NOTE if ambiguous and verdict is Verdict.NOT_APPLIED else ""
+                    return _result(index, record, final, outcome, attempts, latency, note), error
                 if verdict is Verdict.THROTTLED:
+                    self.throttled_answers += 1
                     throttle.throttled(sent_at, outcome.retry_after)
+            assert error is not None
             error.attempts = attempts
             retry_after = outcome.retry_after if outcome is not None else None
             delay = self.retry.delay(
@@ -364,22 +383,88 @@ class CampaignClient:
                 retry_after=retry_after,
                 random=self._random(),
             )
-            reason = stopped() if stopped is not None else None
-            if delay is None or reason is not None:
-                message = str(error) if reason is None else f"{reason} (last error: {error})"
+            if delay is None:
                 return RecordResult(
                     index,
                     RecordStatus.FAILED,
                     record.target,
                     code=outcome.code if outcome is not None else None,
                     http_status=outcome.http_status if outcome is not None else None,
-                    message=message,
+                    message=str(error),
                     attempts=attempts,
                     latency=latency,
                     record=record,
                 ), error
-            if retry_after is None and delay > 0:
-                await self._sleep(delay)  # a Retry-After is waited out in the shared throttle
+            if stop is not None and stop.reason is not None:
+                return _stopped(index, record, stop.reason, attempts, error), error
+            if retry_after is None and delay > 0:  # a Retry-After is waited out in the throttle
+                if stop is None:
+                    await self._sleep(delay)
+                else:
+                    await stop.sleep(delay, self._sleep)
+
+
+#: Verdicts that end a record at once (the rest are retried).
+_FINAL = {
+    Verdict.NOT_APPLIED: RecordStatus.NOT_APPLIED,
+    Verdict.REJECTED: RecordStatus.REJECTED,
+    Verdict.FATAL: RecordStatus.FAILED,
+    Verdict.TOKEN_EXPIRED: RecordStatus.FAILED,
+}
+
+
+class StopSignal:
+    """Tells the requests of a run to stop: checked before every send and every retry."""
+
+    __slots__ = ("_event", "reason")
+
+    def __init__(self) -> None:
+        self.reason: str | None = None
+        self._event: asyncio.Event | None = None
+
+    def set(self, reason: str) -> None:
+        """Stop, for ``reason`` (the first reason given wins)."""
+        if self.reason is None:
+            self.reason = reason
+            if self._event is not None:
+                self._event.set()
+
+    async def sleep(self, seconds: float, sleep: Callable[[float], Awaitable[object]]) -> None:
+        """``await sleep(seconds)``, returning early once the signal is set."""
+        if self.reason is not None:
+            return
+        if self._event is None:
+            self._event = asyncio.Event()
+        sleeper = asyncio.ensure_future(sleep(seconds))
+        stopper = asyncio.ensure_future(self._event.wait())
+        try:
+            await asyncio.wait((sleeper, stopper), return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            sleeper.cancel()
+            stopper.cancel()
+
+
+def _stopped(
+    index: int,
+    record: ProfileUpsert,
+    reason: str,
+    attempts: int,
+    error: WebexCampaignError | None,
+) -> RecordResult:
+    if attempts == 0 or error is None:
+        return RecordResult(
+            index, RecordStatus.SKIPPED, record.target, message=reason, record=record
+        )
+    return RecordResult(
+        index,
+        RecordStatus.FAILED,
+        record.target,
+        code=getattr(error, "code", None),
+        http_status=getattr(error, "http_status", None),
+        message=f"{reason} before retrying; last error: {error}",
+        attempts=attempts,
+        record=record,
+    )
 
 
 def _redacted(outcome: Outcome, credentials: _Credentials) -> Outcome:

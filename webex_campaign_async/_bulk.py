@@ -1,0 +1,404 @@
+"""The bulk engine: a fixed pool of workers over a lazy input, one result per record.
+
+`BulkRun` is the primitive (an async iterator of `RecordResult` in completion order);
+`run_to_report` is the thin fold behind ``client.bulk_upsert``. Memory does not grow with
+the number of records: no task or future per record, a bounded result queue, and a report
+that keeps aggregates (plus failures up to a bound).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Iterator, Mapping
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+from ._client import StopSignal, as_profile
+from ._convert import encode_profile
+from ._jsonlines import LineWriter, Target, failure_line, result_line
+from ._models import ProfileUpsert
+from ._report import FAILURE_STATUSES, BulkReport, ReportBuilder
+from ._results import RecordResult, RecordStatus
+from .exceptions import (
+    EndpointError,
+    InvalidRecordError,
+    PermissionDeniedError,
+    TokenExpiredError,
+    WebexCampaignError,
+)
+
+if TYPE_CHECKING:
+    from ._client import CampaignClient
+
+__all__ = ["BulkRun", "RecordInput", "run_to_report"]
+
+logger = logging.getLogger("webex_campaign_async")
+
+#: What a bulk input may yield: a model, or its wire JSON object.
+RecordInput = ProfileUpsert | Mapping[str, Any]
+
+_CANCELLED = "cancelled"
+_STOPPED = "stopped"
+
+
+def _abort_reason(error: WebexCampaignError) -> str | None:
+    """Errors after which no request of the run can succeed."""
+    if isinstance(error, PermissionDeniedError):
+        return f"permission denied, the key may not call this API ({error})"
+    if isinstance(error, EndpointError):
+        return f"the API refused the endpoint; check base_url and upsert_path ({error})"
+    if isinstance(error, TokenExpiredError):
+        return f"the token expired and no fresh one was accepted ({error})"
+    return None
+
+
+def _key_of(raw: object) -> str | None:
+    if isinstance(raw, ProfileUpsert):
+        return raw.target
+    if isinstance(raw, Mapping):
+        key = raw.get("key")
+        return key if isinstance(key, str) else None
+    return None
+
+
+def _check_record(index: int, raw: object) -> ProfileUpsert | RecordResult:
+    """The validated record, or its INVALID result."""
+    try:
+        if not isinstance(raw, (ProfileUpsert, Mapping)):
+            raise InvalidRecordError(
+                "", f"expected a ProfileUpsert or a mapping, not {type(raw).__name__}"
+            )
+        return as_profile(raw)
+    except InvalidRecordError as exc:
+        error = exc.for_record(index, _key_of(raw))
+        return RecordResult(index, RecordStatus.INVALID, error.key, message=str(error), source=raw)
+
+
+class BulkRun:
+    """One bulk upsert: iterate it for each record's `RecordResult` as records end.
+
+    ``async with client.stream_upsert(records) as run: async for result in run: ...``
+
+    Options:
+
+    - ``concurrency``: worker tasks, default the client's ``max_concurrency``.
+    - ``deadline``: seconds; once passed nothing more is sent, the in-flight requests end,
+      and the records not sent are reported SKIPPED (the rest of the input is read for it).
+    - ``on_result``: called with every result, in completion order.
+    - ``sink``: a path or open file receiving every result as a JSON line.
+    - ``failures``: a path or open file receiving every FAILED, REJECTED, INVALID and
+      SKIPPED record as re-runnable wire JSON (annotated with ``_result``).
+    - ``max_failures``: failed results kept in the report (the ``failures`` file keeps all).
+
+    A 430 (permission), 405 (endpoint) or unrecoverable 498 aborts the run like a deadline.
+    `stop` ends it gracefully (nothing more is read; in-flight requests finish). Leaving the
+    ``async with`` early or cancelling cancels the requests in flight; their records and
+    the results not yet consumed are still folded into ``report()`` and the files, so the
+    report's counts always add up to the records read.
+    """
+
+    def __init__(
+        self,
+        client: CampaignClient,
+        records: Iterable[RecordInput] | AsyncIterable[RecordInput],
+        *,
+        concurrency: int | None = None,
+        deadline: float | None = None,
+        on_result: Callable[[RecordResult], object] | None = None,
+        sink: Target | None = None,
+        failures: Target | None = None,
+        max_failures: int = 1000,
+    ) -> None:
+        if concurrency is not None and concurrency < 1:
+            raise ValueError(f"concurrency must be >= 1, got {concurrency!r}")
+        if deadline is not None and not deadline > 0:
+            raise ValueError(f"deadline must be > 0, got {deadline!r}")
+        self._client = client
+        self._sync_input: Iterator[Any] | None = None
+        self._async_input: AsyncIterator[Any] | None = None
+        if isinstance(records, AsyncIterable):
+            self._async_input = aiter(records)
+        else:
+            self._sync_input = iter(records)
+        self._pull_lock = asyncio.Lock()
+        self._workers_wanted = concurrency or client.max_concurrency
+        self._deadline = deadline
+        self._on_result = on_result
+        self._sink = LineWriter(sink) if sink is not None else None
+        self._failures = LineWriter(failures) if failures is not None else None
+        self._builder = ReportBuilder(max_failures)
+        self._stop = StopSignal()
+        self._abort: str | None = None
+        self._queue: asyncio.Queue[RecordResult | None] | None = None
+        self._workers: list[asyncio.Task[None]] = []
+        self._live = 0
+        self._inflight: dict[int, tuple[int, Any] | RecordResult] = {}
+        self._next_index = 0
+        self._exhausted = False
+        self._input_error: BaseException | None = None
+        self._deadline_timer: asyncio.TimerHandle | None = None
+        self._started_at = 0.0
+        self._ended_at: float | None = None
+        self._baseline = (0, 0, 0)
+        self._final: tuple[int, int, int] | None = None
+
+    def __repr__(self) -> str:
+        state = "finished" if self._ended_at is not None else "running"
+        return f"<BulkRun {state} read={self._next_index} ended={self._builder.total}>"
+
+    # --- lifecycle -----------------------------------------------------------------------
+
+    async def __aenter__(self) -> BulkRun:
+        self._start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    def __aiter__(self) -> BulkRun:
+        return self
+
+    def _counters(self) -> tuple[int, int, int]:
+        client = self._client
+        return (
+            client.throttled_answers,
+            getattr(client.throttle, "rate_changes", 0),
+            client.token_refreshes,
+        )
+
+    def _start(self) -> None:
+        if self._queue is not None:
+            return
+        loop = asyncio.get_running_loop()
+        self._started_at = self._client._now()
+        self._baseline = self._counters()
+        self._queue = asyncio.Queue(maxsize=self._workers_wanted)
+        if self._deadline is not None:
+            self._deadline_timer = loop.call_later(
+                self._deadline, self._abort_run, f"deadline of {self._deadline:g} s passed"
+            )
+        self._workers = [
+            loop.create_task(self._work(n), name=f"webex-campaign-worker-{n}")
+            for n in range(self._workers_wanted)
+        ]
+        self._live = len(self._workers)
+
+    def stop(self, reason: str = _STOPPED) -> None:
+        """Stop gracefully: read nothing more, let the requests in flight end."""
+        self._stop.set(reason)
+
+    def _abort_run(self, reason: str) -> None:
+        if self._abort is None and self._stop.reason is None:
+            self._abort = reason
+            logger.warning("bulk run aborted: %s", reason)
+        self._stop.set(reason)
+
+    async def aclose(self) -> None:
+        """End the run now: cancel what is in flight and account for every record read."""
+        if self._ended_at is not None or self._queue is None:
+            return
+        self._stop.set(_CANCELLED)
+        for task in self._workers:
+            task.cancel()
+        await asyncio.gather(*self._workers, return_exceptions=True)
+        while not self._queue.empty():
+            item = self._queue.get_nowait()
+            if item is not None:
+                self._fold(item)
+        for entry in self._inflight.values():
+            if isinstance(entry, RecordResult):
+                self._fold(entry)
+            else:
+                index, raw = entry
+                self._fold(
+                    RecordResult(
+                        index,
+                        RecordStatus.SKIPPED,
+                        _key_of(raw),
+                        message="run cancelled before this record's request ended",
+                        record=raw if isinstance(raw, ProfileUpsert) else None,
+                        source=raw,
+                    )
+                )
+        self._inflight.clear()
+        self._finish(self._abort or _CANCELLED)
+
+    # --- input -----------------------------------------------------------------------------
+
+    async def _pull(self) -> tuple[int, Any] | None:
+        """The next (index, record) from the input; None at its end."""
+        try:
+            if self._sync_input is not None:
+                if self._exhausted:
+                    return None
+                raw = next(self._sync_input)
+            else:
+                assert self._async_input is not None
+                async with self._pull_lock:  # an async iterator cannot be shared unguarded
+                    if self._exhausted:
+                        return None
+                    raw = await anext(self._async_input)
+        except (StopIteration, StopAsyncIteration):
+            self._exhausted = True
+            return None
+        except Exception as exc:
+            self._exhausted = True
+            self._input_error = exc
+            self._abort_run(f"reading the input failed: {exc!r}")
+            return None
+        index = self._next_index
+        self._next_index += 1
+        return index, raw
+
+    # --- workers ---------------------------------------------------------------------------
+
+    async def _work(self, worker: int) -> None:
+        queue = self._queue
+        assert queue is not None
+        stop = self._stop
+        while stop.reason is None:
+            item = await self._pull()
+            if item is None:
+                break
+            self._inflight[worker] = item
+            result = await self._process(*item)
+            self._inflight[worker] = result  # ended: if cancelled now, this is what counts
+            await queue.put(result)
+            del self._inflight[worker]
+        await queue.put(None)  # this worker is done (not reached when cancelled)
+
+    async def _process(self, index: int, raw: Any) -> RecordResult:
+        try:
+            return await self._send(index, raw)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # the token provider failed, or a bug: the record still ends
+            logger.exception("record %d could not be sent", index)
+            self._abort_run(f"sending failed: {exc!r}")
+            record = raw if isinstance(raw, ProfileUpsert) else None
+            return RecordResult(
+                index,
+                RecordStatus.FAILED,
+                _key_of(raw),
+                message=repr(exc),
+                record=record,
+                source=raw,
+            )
+
+    async def _send(self, index: int, raw: Any) -> RecordResult:
+        checked = _check_record(index, raw)
+        if isinstance(checked, RecordResult):
+            return checked
+        try:
+            body = encode_profile(checked)
+        except (TypeError, ValueError) as exc:
+            return RecordResult(
+                index,
+                RecordStatus.INVALID,
+                checked.target,
+                message=f"record {index}: cannot be encoded as JSON: {exc}",
+                record=checked,
+                source=raw,
+            )
+        result, error = await self._client._send(checked, body, index, self._stop)
+        if error is not None and result.status is RecordStatus.FAILED:
+            reason = _abort_reason(error)
+            if reason is not None:
+                self._abort_run(reason)
+        return result
+
+    # --- results ---------------------------------------------------------------------------
+
+    async def __anext__(self) -> RecordResult:
+        if self._ended_at is not None:
+            raise StopAsyncIteration
+        self._start()
+        queue = self._queue
+        assert queue is not None
+        while self._live:
+            item = await queue.get()
+            if item is None:
+                self._live -= 1
+                continue
+            self._fold(item)
+            return item
+        if self._abort is not None:  # account for the rest of the input, sending nothing
+            pulled = await self._pull()
+            if pulled is not None:
+                index, raw = pulled
+                result = _check_record(index, raw)
+                if isinstance(result, ProfileUpsert):
+                    result = RecordResult(
+                        index,
+                        RecordStatus.SKIPPED,
+                        result.target,
+                        message=f"not sent: {self._abort}",
+                        record=result,
+                        source=raw,
+                    )
+                self._fold(result)
+                return result
+        self._finish(self._abort or self._stop.reason)
+        if self._input_error is not None:
+            raise self._input_error
+        raise StopAsyncIteration
+
+    def _fold(self, result: RecordResult) -> None:
+        self._builder.add(result)
+        if self._sink is not None:
+            self._sink.write(result_line(result))
+        if self._failures is not None and result.status in FAILURE_STATUSES:
+            self._failures.write(failure_line(result))
+        if self._on_result is not None:
+            self._on_result(result)
+
+    def _finish(self, reason: str | None) -> None:
+        if self._ended_at is not None:
+            return
+        self._ended_at = self._client._now()
+        self._final = self._counters()
+        if reason is not None and self._abort is None:
+            self._abort = reason
+        if self._deadline_timer is not None:
+            self._deadline_timer.cancel()
+        for writer in (self._sink, self._failures):
+            if writer is not None:
+                writer.close()
+
+    # --- report ----------------------------------------------------------------------------
+
+    @property
+    def finished(self) -> bool:
+        """True once every record read has its result."""
+        return self._ended_at is not None
+
+    def report(self) -> BulkReport:
+        """The report of what has ended so far (the whole run once `finished`)."""
+        end = self._ended_at if self._ended_at is not None else self._client._now()
+        final = self._final if self._final is not None else self._counters()
+        base = self._baseline
+        return self._builder.build(
+            elapsed=max(0.0, end - self._started_at) if self._queue is not None else 0.0,
+            throttled=final[0] - base[0],
+            rate_changes=final[1] - base[1],
+            token_refreshes=final[2] - base[2],
+            abort_reason=self._abort,
+        )
+
+
+async def run_to_report(
+    client: CampaignClient,
+    records: Iterable[RecordInput] | AsyncIterable[RecordInput],
+    **options: Any,
+) -> BulkReport:
+    """Run a bulk upsert to its end and return its report (the fold over `BulkRun`)."""
+    async with BulkRun(client, records, **options) as run:
+        async for _ in run:
+            pass
+    return run.report()

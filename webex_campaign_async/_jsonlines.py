@@ -1,0 +1,80 @@
+"""JSON lines of records and results: the re-runnable failures format, read and written.
+
+A failures file holds one record per line in the API's wire JSON, re-runnable as input as
+it is; keys starting with ``_`` are annotations (``_result``: why it failed) that readers
+of record files drop before parsing.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from collections.abc import Mapping
+from typing import IO, Any
+
+from ._convert import dumps, profile_to_wire
+from ._results import RecordResult
+
+__all__ = ["LineWriter", "failure_line", "result_line", "strip_annotations"]
+
+ANNOTATION_PREFIX = "_"
+
+Target = str | os.PathLike[str] | IO[bytes] | IO[str]
+
+
+def strip_annotations(obj: Any) -> Any:
+    """``obj`` without its ``_``-prefixed keys (a failures-file line becomes a record)."""
+    if isinstance(obj, Mapping) and any(
+        isinstance(k, str) and k.startswith(ANNOTATION_PREFIX) for k in obj
+    ):
+        return {
+            k: v
+            for k, v in obj.items()
+            if not (isinstance(k, str) and k.startswith(ANNOTATION_PREFIX))
+        }
+    return obj
+
+
+def result_line(result: RecordResult) -> bytes:
+    """One result as a JSON line (without the record)."""
+    return dumps(result.to_dict()) + b"\n"
+
+
+def failure_line(result: RecordResult) -> bytes:
+    """The record as re-runnable wire JSON, annotated with ``_result``."""
+    annotation = {"_result": result.to_dict()}
+    if result.record is not None:
+        return dumps({**profile_to_wire(result.record), **annotation}) + b"\n"
+    source = result.source
+    if isinstance(source, Mapping):
+        try:
+            return dumps({**strip_annotations(source), **annotation}) + b"\n"
+        except (TypeError, ValueError):
+            pass
+    return dumps({**annotation, "_source": repr(source)[:500]}) + b"\n"
+
+
+class LineWriter:
+    """Appends byte lines to a path (opened and closed here) or to a caller's open file."""
+
+    def __init__(self, target: Target, *, append: bool = False) -> None:
+        self._owned = isinstance(target, (str, os.PathLike))
+        if isinstance(target, (str, os.PathLike)):
+            self._file: IO[Any] = open(target, "ab" if append else "wb")  # noqa: SIM115
+        else:
+            self._file = target
+        self._text = isinstance(self._file, io.TextIOBase)
+        self.lines = 0
+
+    def write(self, line: bytes) -> None:
+        self._file.write(line.decode() if self._text else line)
+        self.lines += 1
+
+    def flush(self) -> None:
+        self._file.flush()
+
+    def close(self) -> None:
+        if self._owned:
+            self._file.close()
+        else:
+            self._file.flush()
