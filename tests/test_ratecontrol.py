@@ -57,7 +57,7 @@ def test_a_new_429_stops_recovery() -> None:
 
 
 def test_unlimited_learns_its_ceiling_from_the_first_storm() -> None:
-    control = RateControl(RateLimit(None))
+    control = RateControl(RateLimit(None, decrease=0.5))
     assert control.rate is None
     assert not control.on_tick(100.0)
     control.on_throttled(now=1.0, sent_at=0.9, observed=400)

@@ -59,7 +59,7 @@ def test_no_initial_burst_beyond_the_configured_burst() -> None:
 
 def test_429_halves_the_rate_once_per_storm() -> None:
     async def main() -> tuple[list[float], AdaptiveThrottle]:
-        throttle = AdaptiveThrottle(RateLimit(100, burst=1, quiet=60))
+        throttle = AdaptiveThrottle(RateLimit(100, burst=1, quiet=60, decrease=0.5))
         first = await hammer(throttle, 100)
         sent_at = max(first)
         for _ in range(20):  # twenty answers of the same storm
@@ -79,7 +79,7 @@ def test_429_halves_the_rate_once_per_storm() -> None:
 
 def test_recovers_toward_the_configured_rate_after_quiet_period() -> None:
     async def main() -> AdaptiveThrottle:
-        throttle = AdaptiveThrottle(RateLimit(100, burst=1, quiet=5, recovery=0.1))
+        throttle = AdaptiveThrottle(RateLimit(100, burst=1, quiet=5, recovery=0.1, decrease=0.5))
         await throttle.acquire()
         throttle.throttled(await throttle.acquire(), None)
         assert throttle.rate == 50
@@ -143,7 +143,7 @@ def test_set_rate_at_runtime_applies_to_queued_senders() -> None:
 def test_unlimited_until_429_then_learns_the_rate() -> None:
     async def main() -> tuple[list[float], AdaptiveThrottle]:
         loop = asyncio.get_running_loop()
-        throttle = AdaptiveThrottle(RateLimit(None, quiet=60))
+        throttle = AdaptiveThrottle(RateLimit(None, quiet=60, decrease=0.5))
         for _ in range(40):  # 40/s for 2 s, paced by the caller
             await throttle.acquire()
             await asyncio.sleep(0.05)

@@ -35,8 +35,9 @@ __all__ = ["BulkRun", "RecordInput", "run_to_report"]
 
 logger = logging.getLogger("webex_campaign_async")
 
-#: What a bulk input may yield: a model, or its wire JSON object.
-RecordInput = ProfileUpsert | Mapping[str, Any]
+#: What a bulk input may yield: a model, its wire JSON object, or an `InvalidRecordError`
+#: standing for an input record that could not be read (it is reported INVALID).
+RecordInput = ProfileUpsert | Mapping[str, Any] | InvalidRecordError
 
 _CANCELLED = "cancelled"
 _STOPPED = "stopped"
@@ -64,6 +65,10 @@ def _key_of(raw: object) -> str | None:
 
 def _check_record(index: int, raw: object) -> ProfileUpsert | RecordResult:
     """The validated record, or its INVALID result."""
+    if isinstance(raw, InvalidRecordError):  # a reader could not make a record of its input
+        return RecordResult(
+            index, RecordStatus.INVALID, raw.key, message=str(raw), source=raw.source
+        )
     try:
         if not isinstance(raw, (ProfileUpsert, Mapping)):
             raise InvalidRecordError(
@@ -193,6 +198,11 @@ class BulkRun:
         """Stop gracefully: read nothing more, let the requests in flight end."""
         self._stop.set(reason)
 
+    @property
+    def stop_requested(self) -> bool:
+        """True once the run was told to stop, aborted or cancelled."""
+        return self._stop.reason is not None
+
     def _abort_run(self, reason: str) -> None:
         if self._abort is None and self._stop.reason is None:
             self._abort = reason
@@ -267,29 +277,26 @@ class BulkRun:
             if item is None:
                 break
             self._inflight[worker] = item
-            result = await self._process(*item)
+            try:
+                result = await self._send(*item)
+            except Exception as exc:  # the token provider failed, or a bug: the record still ends
+                result = self._crashed(*item, exc)
             self._inflight[worker] = result  # ended: if cancelled now, this is what counts
             await queue.put(result)
             del self._inflight[worker]
         await queue.put(None)  # this worker is done (not reached when cancelled)
 
-    async def _process(self, index: int, raw: Any) -> RecordResult:
-        try:
-            return await self._send(index, raw)
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:  # the token provider failed, or a bug: the record still ends
-            logger.exception("record %d could not be sent", index)
-            self._abort_run(f"sending failed: {exc!r}")
-            record = raw if isinstance(raw, ProfileUpsert) else None
-            return RecordResult(
-                index,
-                RecordStatus.FAILED,
-                _key_of(raw),
-                message=repr(exc),
-                record=record,
-                source=raw,
-            )
+    def _crashed(self, index: int, raw: Any, exc: Exception) -> RecordResult:
+        logger.error("record %d could not be sent", index, exc_info=exc)
+        self._abort_run(f"sending failed: {exc!r}")
+        return RecordResult(
+            index,
+            RecordStatus.FAILED,
+            _key_of(raw),
+            message=repr(exc),
+            record=raw if isinstance(raw, ProfileUpsert) else None,
+            source=raw,
+        )
 
     async def _send(self, index: int, raw: Any) -> RecordResult:
         checked = _check_record(index, raw)

@@ -76,12 +76,15 @@ class _Credentials:
     def can_refresh(self) -> bool:
         return self._provider is not None
 
-    async def current(self) -> tuple[int, Mapping[str, str]]:
-        """(generation, headers) to send with."""
-        if self._headers is None:
-            await self.refresh(self._generation)
-        assert self._headers is not None
-        return self._generation, self._headers
+    @property
+    def generation(self) -> int:
+        """Bumped by every new token."""
+        return self._generation
+
+    @property
+    def headers(self) -> Mapping[str, str] | None:
+        """Headers to send with; ``None`` until the provider gave a first token."""
+        return self._headers
 
     async def refresh(self, seen_generation: int) -> None:
         """Ask the provider for a new token, once for all callers that saw the old one."""
@@ -340,7 +343,12 @@ class CampaignClient:
                 sent_at = await throttle.acquire()
                 if stop is not None and stop.reason is not None:
                     return _stopped(index, record, stop.reason, attempts, error), error
-                generation, headers = await credentials.current()
+                headers = credentials.headers
+                if headers is None:
+                    await credentials.refresh(credentials.generation)
+                    headers = credentials.headers
+                    assert headers is not None
+                generation = credentials.generation
                 attempts += 1
                 t0 = self._now()
                 try:

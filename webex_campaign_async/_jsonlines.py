@@ -40,9 +40,10 @@ def result_line(result: RecordResult) -> bytes:
     return dumps(result.to_dict()) + b"\n"
 
 
-def failure_line(result: RecordResult) -> bytes:
-    """The record as re-runnable wire JSON, annotated with ``_result``."""
-    annotation = {"_result": result.to_dict()}
+def failure_line(result: RecordResult, annotations: Mapping[str, Any] | None = None) -> bytes:
+    """The record as re-runnable wire JSON, annotated with ``_result`` (and ``annotations``,
+    whose keys must start with ``_``)."""
+    annotation = {"_result": result.to_dict(), **(annotations or {})}
     if result.record is not None:
         return dumps({**profile_to_wire(result.record), **annotation}) + b"\n"
     source = result.source

@@ -144,8 +144,12 @@ class Attribute:
     id: str | None = attrs.field(default=None, kw_only=True)
 
     def __attrs_post_init__(self) -> None:
-        _check_name_or_id(self.name, self.id, allow_empty=False)
-        check_scalar(self.val, "val")
+        name = self.name
+        # fast path first: a plain non-blank name and a string value
+        if type(name) is not str or self.id is not None or not name or name.isspace():
+            _check_name_or_id(name, self.id, allow_empty=False)
+        if type(self.val) is not str:
+            check_scalar(self.val, "val")
 
     @property
     def label(self) -> str:
@@ -176,9 +180,7 @@ AttributesInput = Mapping[str, Scalar] | Iterable[Attribute]
 
 
 def _to_attributes(value: AttributesInput) -> tuple[Attribute, ...]:
-    if isinstance(value, Mapping):
-        if not all(isinstance(name, str) for name in value):
-            raise InvalidRecordError("attributes", "attribute names must be strings")
+    if isinstance(value, Mapping):  # names are unique in a mapping
         attributes = []
         for name, val in value.items():
             try:
@@ -191,11 +193,15 @@ def _to_attributes(value: AttributesInput) -> tuple[Attribute, ...]:
             "attributes", f"expected a mapping or Attribute values, not {type(value).__name__}"
         )
     items = tuple(value)
+    seen: set[str] = set()
     for i, item in enumerate(items):
         if not isinstance(item, Attribute):
             raise InvalidRecordError(
                 f"attributes[{i}]", f"expected an Attribute, not {type(item).__name__}"
             )
+        if item.label in seen:
+            raise InvalidRecordError("attributes", f"attribute {item.label!r} is given twice")
+        seen.add(item.label)
     return items
 
 
@@ -254,24 +260,19 @@ class ProfileUpsert:
     )
 
     def __attrs_post_init__(self) -> None:
-        if not isinstance(self.profile_name, str) or not self.profile_name.strip():
+        name = self.profile_name
+        if (type(name) is not str or not name or name.isspace()) and (
+            not isinstance(name, str) or not name.strip()
+        ):
             raise InvalidRecordError("profile_name", "must be a non-empty string")
         if self.key is None and not self.filter:
             raise InvalidRecordError("key", "give a key or a non-empty filter")
         if self.key is not None and self.filter is not None:
             raise InvalidRecordError("key", "give a key or a filter, not both")
-        if self.key is not None and not self.key.strip():
+        if self.key is not None and (not self.key or self.key.isspace()):
             raise InvalidRecordError("key", "must not be empty")
         if not self.attributes:
             raise InvalidRecordError("attributes", "at least one attribute is required")
-        if len(self.attributes) > 1:
-            seen: set[str] = set()
-            for attribute in self.attributes:
-                if attribute.label in seen:
-                    raise InvalidRecordError(
-                        "attributes", f"attribute {attribute.label!r} is given twice"
-                    )
-                seen.add(attribute.label)
         if self.exparam is not None:
             if len(self.exparam) > MAX_EXPARAM:
                 raise InvalidRecordError(

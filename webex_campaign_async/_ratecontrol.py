@@ -23,17 +23,18 @@ class RateLimit:
     - ``burst``: requests that may start at once after an idle spell (the bucket's size).
       Default: 1/20 s worth of ``rate``, at least 1. Nothing beyond it is sent at start.
     - ``floor``: the rate never drops below this on 429s (default ``rate / 20``).
-    - ``decrease``: factor applied to the rate on a 429 storm (default 0.5).
+    - ``decrease``: factor applied to the rate on a 429 storm (default 0.7).
     - ``recovery``: fraction of the ceiling added back per second once ``quiet`` seconds
-      passed without a 429 (default 0.05 per second after 5 s).
+      passed without a 429 (default 0.1 per second after 2 s: from 0.7 x back to the
+      ceiling in 5 s).
     """
 
     rate: float | None = None
     burst: int | None = None
     floor: float | None = None
-    decrease: float = 0.5
-    recovery: float = 0.05
-    quiet: float = 5.0
+    decrease: float = 0.7
+    recovery: float = 0.1
+    quiet: float = 2.0
 
     def __attrs_post_init__(self) -> None:
         if self.rate is not None and not (self.rate > 0 and math.isfinite(self.rate)):

@@ -114,20 +114,28 @@ class AdaptiveThrottle:
         self._prefill = prefill
 
     async def acquire(self) -> float:
-        await self._wait_pause()
-        if self._control.on_tick(self._now()):
+        now = self._now()
+        if self._paused_until > now:
+            await self._wait_pause()
+            now = self._now()
+        if self._control.rate != self._control.ceiling and self._control.on_tick(now):
             self._build(prefill=True)
         limiter = self._limiter
-        while limiter is not None:
-            if self._prefill:
-                self._prefill = False
-                await limiter.acquire(limiter.max_rate)
-            await limiter.acquire()
-            if limiter is self._limiter:
-                break
-            limiter = self._limiter  # the rate changed while we queued: queue at the new rate
-        await self._wait_pause()  # a Retry-After may have arrived while we queued
-        now = self._now()
+        if limiter is not None:
+            while True:
+                if self._prefill:
+                    self._prefill = False
+                    await limiter.acquire(limiter.max_rate)
+                await limiter.acquire()
+                if limiter is self._limiter:
+                    break
+                limiter = self._limiter  # the rate changed while we queued: queue at the new rate
+                if limiter is None:
+                    break
+            now = self._now()
+            if self._paused_until > now:  # a Retry-After arrived while we queued
+                await self._wait_pause()
+                now = self._now()
         self._count(now)
         return now
 

@@ -58,16 +58,24 @@ class InvalidRecordError(WebexCampaignError, ValueError):
 
     ``field`` names the offending field (Python names, with a path such as
     ``attributes['age']`` or ``filter[1].rel_op``), ``reason`` says what is wrong, and
-    ``index``/``key`` identify the record in a bulk run when known.
+    ``index``/``key`` identify the record in a bulk run when known. ``source`` may hold the
+    input it came from (a line of a file), for the failures file; it is not in the message.
     """
 
     def __init__(
-        self, field: str, reason: str, *, index: int | None = None, key: str | None = None
+        self,
+        field: str,
+        reason: str,
+        *,
+        index: int | None = None,
+        key: str | None = None,
+        source: object = None,
     ) -> None:
         self.field = field
         self.reason = reason
         self.index = index
         self.key = key
+        self.source = source
         super().__init__(self._message())
 
     def _message(self) -> str:
@@ -82,11 +90,13 @@ class InvalidRecordError(WebexCampaignError, ValueError):
     def within(self, parent: str) -> InvalidRecordError:
         """The same error with ``parent`` prepended to the field path."""
         field = f"{parent}.{self.field}" if self.field else parent
-        return InvalidRecordError(field, self.reason, index=self.index, key=self.key)
+        return InvalidRecordError(
+            field, self.reason, index=self.index, key=self.key, source=self.source
+        )
 
     def for_record(self, index: int | None, key: str | None = None) -> InvalidRecordError:
         """The same error naming the record it belongs to."""
-        return InvalidRecordError(self.field, self.reason, index=index, key=key)
+        return InvalidRecordError(self.field, self.reason, index=index, key=key, source=self.source)
 
     def __reduce__(self) -> tuple[object, ...]:
         return (_rebuild_invalid, (self.field, self.reason, self.index, self.key))

@@ -1,0 +1,1 @@
+"""Benchmarks of webex-campaign-async: ratios measured in one run, never thresholds."""
