@@ -241,30 +241,46 @@ class BulkRun:
 
     # --- input -----------------------------------------------------------------------------
 
-    async def _pull(self) -> tuple[int, Any] | None:
-        """The next (index, record) from the input; None at its end."""
+    def _pull_sync(self) -> tuple[int, Any] | None:
+        """The next (index, record) of a sync input; None at its end."""
+        if self._exhausted:
+            return None
+        assert self._sync_input is not None
         try:
-            if self._sync_input is not None:
-                if self._exhausted:
-                    return None
-                raw = next(self._sync_input)
-            else:
-                assert self._async_input is not None
-                async with self._pull_lock:  # an async iterator cannot be shared unguarded
-                    if self._exhausted:
-                        return None
-                    raw = await anext(self._async_input)
-        except (StopIteration, StopAsyncIteration):
+            raw = next(self._sync_input)
+        except StopIteration:
             self._exhausted = True
             return None
         except Exception as exc:
-            self._exhausted = True
-            self._input_error = exc
-            self._abort_run(f"reading the input failed: {exc!r}")
+            self._input_failed(exc)
             return None
         index = self._next_index
         self._next_index += 1
         return index, raw
+
+    async def _pull(self) -> tuple[int, Any] | None:
+        """The next (index, record) from the input; None at its end."""
+        if self._async_input is None:
+            return self._pull_sync()
+        async with self._pull_lock:  # an async iterator cannot be shared unguarded
+            if self._exhausted:
+                return None
+            try:
+                raw = await anext(self._async_input)
+            except StopAsyncIteration:
+                self._exhausted = True
+                return None
+            except Exception as exc:
+                self._input_failed(exc)
+                return None
+        index = self._next_index
+        self._next_index += 1
+        return index, raw
+
+    def _input_failed(self, exc: Exception) -> None:
+        self._exhausted = True
+        self._input_error = exc
+        self._abort_run(f"reading the input failed: {exc!r}")
 
     # --- workers ---------------------------------------------------------------------------
 
@@ -272,8 +288,9 @@ class BulkRun:
         queue = self._queue
         assert queue is not None
         stop = self._stop
+        pull_sync = self._pull_sync if self._sync_input is not None else None
         while stop.reason is None:
-            item = await self._pull()
+            item = pull_sync() if pull_sync is not None else await self._pull()
             if item is None:
                 break
             self._inflight[worker] = item

@@ -269,7 +269,10 @@ class CampaignClient:
         return self._transport
 
     def _now(self) -> float:
-        return self._clock() if self._clock is not None else asyncio.get_running_loop().time()
+        clock = self._clock
+        if clock is None:
+            clock = self._clock = asyncio.get_running_loop().time
+        return clock()
 
     # --- one record --------------------------------------------------------------------
 

@@ -38,6 +38,7 @@ __all__ = [
     "loads",
     "profile_from_wire",
     "profile_to_wire",
+    "response_from_wire",
 ]
 
 _E = TypeVar("_E", bound=_WireEnum)
@@ -92,6 +93,13 @@ def _condition_to_wire(condition: Condition) -> dict[str, Any]:
 
 converter.register_unstructure_hook(Attribute, _attribute_to_wire)
 converter.register_unstructure_hook(Condition, _condition_to_wire)
+# The generated function for ProfileUpsert calls these directly: no dispatch per item.
+converter.register_unstructure_hook_func(
+    lambda t: t == tuple[Attribute, ...], lambda items: [_attribute_to_wire(a) for a in items]
+)
+converter.register_unstructure_hook_func(
+    lambda t: t == tuple[Condition, ...], lambda items: [_condition_to_wire(c) for c in items]
+)
 converter.register_unstructure_hook(
     ProfileUpsert,
     make_dict_unstructure_fn(
@@ -117,15 +125,21 @@ def encode_profile(profile: ProfileUpsert) -> bytes:
 
 # --- API responses -> models (lenient: the server's numbers may come as strings) ------------
 
-converter.register_structure_hook(
-    UpsertResponse,
-    make_dict_structure_fn(
-        UpsertResponse,
-        converter,
-        update_count=override(rename="update-count"),
-        transaction_id=override(rename="transaction-id"),
-    ),
-)
+
+def response_from_wire(obj: Mapping[str, Any]) -> UpsertResponse:
+    """A success body as a typed value; numbers may come as strings (``"2"``)."""
+    count = obj["update-count"]
+    if type(count) is not int:
+        if isinstance(count, bool) or not isinstance(count, (int, str)):
+            raise ValueError(f"update-count is not a number: {count!r}")
+        count = int(count)
+    transaction_id = obj.get("transaction-id")
+    if transaction_id is not None and type(transaction_id) is not str:
+        transaction_id = str(transaction_id)
+    return UpsertResponse(count, transaction_id)
+
+
+converter.register_structure_hook(UpsertResponse, lambda obj, _: response_from_wire(obj))
 converter.register_structure_hook(
     ErrorBody,
     make_dict_structure_fn(ErrorBody, converter, transaction_id=override(rename="transaction-id")),

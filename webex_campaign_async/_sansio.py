@@ -13,10 +13,9 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 
 import attrs
-import cattrs
 
-from ._convert import converter, loads
-from ._models import ErrorBody, UpsertResponse
+from ._convert import converter, loads, response_from_wire
+from ._models import ErrorBody
 from .exceptions import (
     ApiError,
     EndpointError,
@@ -155,14 +154,14 @@ def parse_retry_after(value: str | None, now: float) -> float | None:
     return max(0.0, seconds)
 
 
-def _parse_body(body: bytes) -> Mapping[str, Any] | None:
+def _parse_body(body: bytes) -> dict[str, Any] | None:
     if not body:
         return None
     try:
         parsed = loads(body)
     except ValueError:
         return None
-    return parsed if isinstance(parsed, Mapping) else None
+    return parsed if type(parsed) is dict else None
 
 
 def _int_or_none(value: object) -> int | None:
@@ -216,6 +215,30 @@ _STATUS_TEXT = {
 def classify(status: int, headers: Mapping[str, str], body: bytes, *, now: float) -> Outcome:
     """Classify one HTTP answer. ``now`` (POSIX time) resolves an HTTP-date ``Retry-After``."""
     parsed = _parse_body(body)
+    if parsed is not None and 200 <= status < 300 and "code" not in parsed:
+        try:
+            success = response_from_wire(parsed)
+        except KeyError:
+            pass  # no update-count: classified by status below
+        except (ValueError, TypeError):
+            return Outcome(
+                Verdict.RETRY, status, description=f"unreadable success body: {snippet(body)}"
+            )
+        else:
+            if success.update_count >= 1:
+                return Outcome(
+                    Verdict.APPLIED,
+                    status,
+                    update_count=success.update_count,
+                    transaction_id=success.transaction_id,
+                )
+            return Outcome(
+                Verdict.NOT_APPLIED,
+                status,
+                update_count=success.update_count,
+                transaction_id=success.transaction_id,
+                description=_NOT_APPLIED_TEXT,
+            )
 
     if parsed is not None and parsed.get("code") is not None:
         error = converter.structure(parsed, ErrorBody)
@@ -231,22 +254,6 @@ def classify(status: int, headers: Mapping[str, str], body: bytes, *, now: float
             description=description,
             transaction_id=error.transaction_id,
             retry_after=_retry_after(verdict, headers, now),
-        )
-
-    if 200 <= status < 300 and parsed is not None and "update-count" in parsed:
-        try:
-            success = converter.structure(parsed, UpsertResponse)
-        except (cattrs.BaseValidationError, ValueError, TypeError):
-            return Outcome(
-                Verdict.RETRY, status, description=f"unreadable success body: {snippet(body)}"
-            )
-        applied = success.update_count >= 1
-        return Outcome(
-            Verdict.APPLIED if applied else Verdict.NOT_APPLIED,
-            status,
-            update_count=success.update_count,
-            transaction_id=success.transaction_id,
-            description="" if applied else _NOT_APPLIED_TEXT,
         )
 
     verdict = _by_status(status)

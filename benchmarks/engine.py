@@ -1,0 +1,194 @@
+"""The bulk engine's goals, measured against the emulator served from its own process.
+
+    python -m benchmarks.engine [rate] [latency] [overhead] [--seconds 10] [--json PATH]
+
+- rate: emulator throttle R = 500/s, client configured to R. Achieved records/s / R
+  (goal >= 0.98), 429s provoked (goal 0), largest 100 ms window at the server
+  (goal <= R/10 + client burst).
+- latency: emulator latency 50 ms, 64 concurrent, no limit. Records/s / (64 / 0.05)
+  (goal >= 0.93).
+- overhead: no latency, no limit, 64 concurrent. Client CPU seconds per record / the same for
+  a bare aiohttp loop sending the same bodies (goal <= 1.15), and records/s / the bare
+  loop's (goal >= 0.9). Rounds alternate between the two; medians are reported.
+
+Every figure is a ratio of two things measured in this run. Memory: `benchmarks.memory`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import platform
+import statistics
+import sys
+import time
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+import aiohttp
+
+from webex_campaign_async import CampaignClient, ProfileUpsert, RateLimit, RetryPolicy
+from webex_campaign_async._convert import encode_profile, loads
+from webex_campaign_async.emulator import EmulatorProcess, Faults
+
+from ._fake import profiles
+
+RATE = 500.0
+
+
+def _records(n: int, offset: int = 0) -> list[ProfileUpsert]:
+    return [
+        ProfileUpsert("bench", key=f"r{offset + i}", attributes=p.attributes)
+        for i, p in enumerate(profiles(n))
+    ]
+
+
+async def _bulk(
+    server: EmulatorProcess, records: list[ProfileUpsert], **client: Any
+) -> tuple[Any, float, float]:
+    """(report, wall seconds, client CPU seconds) of one bulk_upsert."""
+    async with CampaignClient(server.base_url, api_key=server.api_key, **client) as c:
+        cpu, wall = time.process_time(), time.perf_counter()
+        report = await c.bulk_upsert(records)
+        return report, time.perf_counter() - wall, time.process_time() - cpu
+
+
+async def _bare(
+    server: EmulatorProcess, bodies: list[bytes], concurrency: int
+) -> tuple[int, float, float]:
+    """The floor: plain aiohttp, pre-encoded bodies, a semaphore; (applied, wall, CPU)."""
+    headers = {"Authorization": f"Bearer {server.api_key}", "Content-Type": "application/json"}
+    applied = 0
+    connector = aiohttp.TCPConnector(limit=concurrency, limit_per_host=concurrency)
+    async with aiohttp.ClientSession(connector=connector) as session:
+        work = iter(bodies)
+
+        async def worker() -> None:
+            nonlocal applied
+            for body in work:
+                async with session.post(server.url, data=body, headers=headers) as response:
+                    answer = loads(await response.read())
+                    applied += answer.get("update-count", 0) >= 1
+
+        cpu, wall = time.process_time(), time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        return applied, time.perf_counter() - wall, time.process_time() - cpu
+
+
+def _run(coro: Callable[[], Coroutine[Any, Any, Any]]) -> Any:
+    return asyncio.run(coro())
+
+
+def rate_fidelity(seconds: float) -> dict[str, Any]:
+    burst = 25  # the client's default at 500/s: 1/20 s worth
+    n = int(RATE * seconds)
+    with EmulatorProcess(rate=RATE, burst=RATE / 10) as server:
+        report, wall, _ = _run(
+            lambda: _bulk(
+                server,
+                _records(n),
+                rate=RateLimit(RATE, burst=burst),
+                max_concurrency=64,
+                retry=RetryPolicy(attempts=10),
+            )
+        )
+        stats = server.stats()
+    achieved = report.applied / wall
+    return {
+        "records": n,
+        "seconds": round(wall, 3),
+        "records_per_second": round(achieved, 1),
+        "ratio_to_rate": round(achieved / RATE, 4),
+        "throttled_429": stats["throttled"],
+        "server_max_per_100ms": stats["max_per_100ms"],
+        "server_max_per_second": stats["max_per_second"],
+        "bound_per_100ms": RATE / 10 + burst,
+        "applied": report.applied,
+    }
+
+
+def latency_hiding(seconds: float) -> dict[str, Any]:
+    concurrency, latency = 64, 0.05
+    ideal = concurrency / latency
+    n = int(ideal * seconds)
+    with EmulatorProcess(faults=Faults(latency=latency), track_keys=False) as server:
+        report, wall, _ = _run(lambda: _bulk(server, _records(n), max_concurrency=concurrency))
+    achieved = report.applied / wall
+    return {
+        "records": n,
+        "seconds": round(wall, 3),
+        "records_per_second": round(achieved, 1),
+        "ideal": ideal,
+        "ratio_to_ideal": round(achieved / ideal, 4),
+        "applied": report.applied,
+    }
+
+
+def overhead(seconds: float, rounds: int = 3) -> dict[str, Any]:
+    concurrency = 64
+    lib_cpu, bare_cpu, lib_rate, bare_rate = [], [], [], []
+    with EmulatorProcess(track_keys=False) as server:
+        # size the runs from a short probe of the server's speed
+        probe = _records(2000, offset=10**8)
+        _, wall, _ = _run(lambda: _bulk(server, probe, max_concurrency=concurrency))
+        n = max(2000, int(len(probe) / wall * seconds / 2))
+        for round_ in range(rounds):
+            records = _records(n, offset=round_ * n)
+            bodies = [encode_profile(r) for r in _records(n, offset=10**7 + round_ * n)]
+            report, wall, cpu = _run(
+                lambda records=records: _bulk(server, records, max_concurrency=concurrency)
+            )
+            assert report.applied == n, report
+            lib_cpu.append(cpu / n)
+            lib_rate.append(n / wall)
+            applied, wall, cpu = _run(lambda bodies=bodies: _bare(server, bodies, concurrency))
+            assert applied == n
+            bare_cpu.append(cpu / n)
+            bare_rate.append(n / wall)
+    lib_c, bare_c = statistics.median(lib_cpu), statistics.median(bare_cpu)
+    lib_r, bare_r = statistics.median(lib_rate), statistics.median(bare_rate)
+    return {
+        "records_per_round": n,
+        "rounds": rounds,
+        "library_cpu_us_per_record": round(lib_c * 1e6, 1),
+        "bare_cpu_us_per_record": round(bare_c * 1e6, 1),
+        "cpu_ratio": round(lib_c / bare_c, 4),
+        "library_records_per_second": round(lib_r, 1),
+        "bare_records_per_second": round(bare_r, 1),
+        "throughput_ratio": round(lib_r / bare_r, 4),
+    }
+
+
+SCENARIOS: dict[str, Callable[[float], dict[str, Any]]] = {
+    "rate": rate_fidelity,
+    "latency": latency_hiding,
+    "overhead": overhead,
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("scenarios", nargs="*", choices=[*SCENARIOS, []], default=list(SCENARIOS))
+    parser.add_argument("--seconds", type=float, default=10.0, help="length of each run")
+    parser.add_argument("--json", help="also write the figures to this file")
+    args = parser.parse_args(argv)
+    results: dict[str, Any] = {
+        "machine": {
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+            "processor": platform.machine(),
+        }
+    }
+    for name in args.scenarios or list(SCENARIOS):
+        started = time.perf_counter()
+        results[name] = SCENARIOS[name](args.seconds)
+        print(f"{name} ({time.perf_counter() - started:.0f} s): {json.dumps(results[name])}")
+    if args.json:
+        with open(args.json, "w", encoding="utf-8") as f:
+            json.dump(results, f, indent=2)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

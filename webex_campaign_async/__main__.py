@@ -1,0 +1,7 @@
+"""``python -m webex_campaign_async``: the ``webex-campaign`` command."""
+
+import sys
+
+from ._cli import main
+
+sys.exit(main())

@@ -1,0 +1,31 @@
+"""An offline emulator of the Webex Campaign "Create / Update contact profile" API.
+
+`Emulator` serves it on a loopback port, `EmulatorTransport` runs it in process (no sockets),
+`EmulatorProcess` in a child process; all three share one pure `EmulatorCore`.
+"""
+
+from ._config import DEFAULT_UPSERT_PATH, EmulatorConfig, Faults, Storm
+from ._core import Decision, EmulatorCore
+from ._faults import Fault
+from ._process import EmulatorProcess
+from ._server import Emulator, create_app
+from ._stats import FaultEvent, Stats
+from ._store import ProfileStore
+from ._transport import EmulatorTransport
+
+__all__ = [
+    "DEFAULT_UPSERT_PATH",
+    "Decision",
+    "Emulator",
+    "EmulatorConfig",
+    "EmulatorCore",
+    "EmulatorProcess",
+    "EmulatorTransport",
+    "Fault",
+    "FaultEvent",
+    "Faults",
+    "ProfileStore",
+    "Stats",
+    "Storm",
+    "create_app",
+]

@@ -1,0 +1,79 @@
+"""`EmulatorTransport`: the emulator in process, no sockets, for ``CampaignClient(transport=...)``.
+
+It runs the same `EmulatorCore` as the server and plays its `Decision` with
+``asyncio.sleep`` (instant on a virtual-time loop): latency and slowness are slept, a drop
+raises `TransportError`, an answer later than ``timeout`` raises `RequestTimeoutError` after
+``timeout`` seconds (a slow write is applied all the same).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any, Protocol
+
+from yarl import URL
+
+from .._sansio import Response
+from ..exceptions import RequestTimeoutError, TransportError
+from ._config import EmulatorConfig
+from ._core import EmulatorCore
+
+__all__ = ["EmulatorTransport"]
+
+
+class _HasCore(Protocol):
+    @property
+    def core(self) -> EmulatorCore: ...
+
+
+class EmulatorTransport:
+    """A transport answering from an `EmulatorCore` in process.
+
+    ``target`` is a core, anything with a ``core`` (an `Emulator`), an `EmulatorConfig`, or
+    None (a default core). ``clock`` stamps requests (default: the core's clock, itself the
+    running loop's time by default); ``sleep`` waits (default ``asyncio.sleep``).
+    """
+
+    def __init__(
+        self,
+        target: EmulatorCore | _HasCore | EmulatorConfig | None = None,
+        *,
+        clock: Callable[[], float] | None = None,
+        sleep: Callable[[float], Awaitable[Any]] | None = None,
+    ) -> None:
+        if target is None or isinstance(target, EmulatorConfig):
+            core = EmulatorCore(target if target is not None else EmulatorConfig())
+        elif isinstance(target, EmulatorCore):
+            core = target
+        else:
+            core = target.core
+        self.core = core
+        self._clock = clock or core.clock
+        self._sleep = sleep or asyncio.sleep
+
+    def __repr__(self) -> str:
+        return f"<EmulatorTransport {self.core.config.upsert_path}>"
+
+    @property
+    def api_key(self) -> str:
+        """A valid API key of the core."""
+        return self.core.api_key
+
+    async def send(
+        self, url: URL, headers: Mapping[str, str], body: bytes, timeout: float | None
+    ) -> Response:
+        """Answer one POST as the emulator would, or raise as a dropped connection would."""
+        decision = self.core.handle("POST", url.path, headers, body, self._clock())
+        delay = decision.latency + decision.slow
+        if timeout is not None and delay > timeout:
+            await self._sleep(timeout)
+            raise RequestTimeoutError(f"no response within {timeout} s")
+        if delay > 0:
+            await self._sleep(delay)
+        if decision.drop_before or decision.drop_after:
+            raise TransportError("ServerDisconnectedError: the emulator dropped the connection")
+        return Response(decision.status, decision.headers, decision.body)
+
+    async def aclose(self) -> None:
+        """Nothing to release: the core and its state stay usable (clients may share it)."""
