@@ -103,3 +103,21 @@ def test_defaults(limit: RateLimit, rate: float, burst: int, floor: float) -> No
 def test_invalid_limits(kwargs: dict[str, float]) -> None:
     with pytest.raises(ValueError, match=next(iter(kwargs))):
         RateLimit(**kwargs)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("events", "rates"),
+    [
+        # (now, sent_at) of each 429: a storm of answers within the cooldown is one signal
+        ([(1.0, 0.9), (1.01, 1.005), (1.5, 1.4), (1.99, 1.98)], [70, 70, 70, 70]),
+        ([(1.0, 0.9), (2.0, 1.5), (3.0, 2.5)], [70, 49, 34.3]),
+        ([(1.0, 0.9), (2.5, 0.95)], [70, 70]),  # sent before the decrease: old news
+    ],
+)
+def test_one_decrease_per_cooldown(events: list[tuple[float, float]], rates: list[float]) -> None:
+    control = RateControl(RateLimit(100, cooldown=1.0, quiet=60))
+    seen = []
+    for now, sent_at in events:
+        control.on_throttled(now=now, sent_at=sent_at, observed=100)
+        seen.append(control.rate)
+    assert seen == pytest.approx(rates)

@@ -1,8 +1,9 @@
 """Rate settings and the adaptive rate controller (AIMD): pure, the caller passes the time.
 
-On 429 the rate is multiplied by ``decrease`` (once per storm: answers to requests sent
-before the last decrease do not count again), down to ``floor``. After ``quiet`` seconds
-without 429 the rate grows by ``recovery * ceiling`` every second, back to the ceiling.
+On 429 the rate is multiplied by ``decrease``, down to ``floor``, at most once per
+``cooldown`` seconds and only for requests sent after the last decrease (a storm of 429s
+is one signal, not one per answer). After ``quiet`` seconds without 429 the rate grows by
+``recovery * ceiling`` every second, back to the ceiling.
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ class RateLimit:
     - ``recovery``: fraction of the ceiling added back per second once ``quiet`` seconds
       passed without a 429 (default 0.1 per second after 2 s: from 0.7 x back to the
       ceiling in 5 s).
+    - ``cooldown``: seconds between two decreases (default 1: an API's throttle window is
+      seconds long, so the 429s of one window are one signal).
     """
 
     rate: float | None = None
@@ -35,6 +38,7 @@ class RateLimit:
     decrease: float = 0.7
     recovery: float = 0.1
     quiet: float = 2.0
+    cooldown: float = 1.0
 
     def __attrs_post_init__(self) -> None:
         if self.rate is not None and not (self.rate > 0 and math.isfinite(self.rate)):
@@ -47,6 +51,8 @@ class RateLimit:
             raise ValueError(f"recovery must be in (0, 1], got {self.recovery!r}")
         if self.floor is not None and not self.floor > 0:
             raise ValueError(f"floor must be > 0, got {self.floor!r}")
+        if not self.cooldown >= 0:
+            raise ValueError(f"cooldown must be >= 0, got {self.cooldown!r}")
 
     def burst_for(self, rate: float) -> int:
         """The bucket size used at ``rate``."""
@@ -86,8 +92,8 @@ class RateControl:
         """
         self.throttled += 1
         self._throttled_at = now
-        if sent_at <= self._decreased_at:
-            return False  # sent before the last decrease: the same storm, already answered
+        if sent_at <= self._decreased_at or now - self._decreased_at < self.limit.cooldown:
+            return False  # the same storm: already answered by the last decrease
         if self.rate is None:  # unlimited: learn the ceiling from what the API refused
             self.ceiling = max(observed, 1.0)
             base = self.ceiling

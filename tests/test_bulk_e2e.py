@@ -1,0 +1,261 @@
+"""The bulk engine end to end against the emulator, with injected faults.
+
+The invariant everywhere: every record read has exactly one result, and the server holds
+what was applied. Most runs go through `EmulatorTransport` on the virtual-time loop (the
+same emulator core, no sockets: seeded, deterministic, instant); a few go over real
+loopback sockets to check the wiring with real dropped connections.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from typing import Any
+
+import pytest
+
+from webex_campaign_async import (
+    CampaignClient,
+    ProfileUpsert,
+    RateLimit,
+    RecordResult,
+    RecordStatus,
+    RetryPolicy,
+    UpsertMode,
+)
+from webex_campaign_async.emulator import (
+    Emulator,
+    EmulatorConfig,
+    EmulatorCore,
+    EmulatorTransport,
+    Faults,
+    Storm,
+)
+
+from .test_throttle import max_in_window
+from .vtime import run_virtual
+
+S = RecordStatus
+LIST = "customers"
+
+
+def workload(n: int) -> tuple[list[Any], dict[str, str]]:
+    """``n`` records: most create-or-update, some update-only on keys that do not exist
+    (NOT_APPLIED), some invalid (INVALID). Returns (records, expected status by index)."""
+    records: list[Any] = []
+    expected: dict[int, RecordStatus] = {}
+    for i in range(n):
+        if i % 97 == 13:
+            records.append(
+                {"profile-name": LIST, "key": f"bad-{i}", "attributes": [{"attribute-name": "a"}]}
+            )
+            expected[i] = S.INVALID
+        elif i % 89 == 7:
+            records.append(
+                ProfileUpsert(
+                    LIST, key=f"ghost-{i}", attributes={"n": i}, upsert=UpsertMode.UPDATE_ONLY
+                )
+            )
+            expected[i] = S.NOT_APPLIED
+        else:
+            records.append(ProfileUpsert(LIST, key=f"c-{i}", attributes={"n": i, "name": f"N{i}"}))
+            expected[i] = S.APPLIED
+    return records, expected  # type: ignore[return-value]
+
+
+FAULTS = Faults(
+    seed=20261126,
+    latency=0.005,
+    jitter=0.01,
+    p500=0.02,
+    p499=0.01,
+    p1010=0.01,
+    p503_html=0.01,
+    p_drop_before=0.01,
+    p_drop_after=0.01,
+    p_slow=0.005,
+    slow_seconds=5.0,
+    storms=(Storm(0.5, 0.3), Storm(1.5, 0.3, retry_after=1)),
+)
+
+
+def run_against(
+    core: EmulatorCore, records: list[Any], **client: Any
+) -> tuple[Any, list[RecordResult], CampaignClient]:
+    seen: list[RecordResult] = []
+    transport = EmulatorTransport(core)
+    client.setdefault("api_key", core.api_key)
+    client.setdefault("retry", RetryPolicy(attempts=8, initial=0.05, maximum=1.0))
+    cc = CampaignClient("http://127.0.0.1", transport=transport, **client)
+
+    async def main() -> Any:
+        async with cc:
+            return await cc.bulk_upsert(records, on_result=seen.append)
+
+    return run_virtual(main()), seen, cc
+
+
+def test_faults_storms_invalid_and_not_applied_all_accounted_for() -> None:
+    core = EmulatorCore(EmulatorConfig(profile_lists={LIST}, faults=FAULTS))
+    records, expected = workload(2000)
+    report, results, _ = run_against(
+        core, records, rate=RateLimit(1000, burst=50), max_concurrency=32, timeout=2.0
+    )
+
+    # exactly one result per record
+    assert report.total == len(results) == 2000
+    assert sorted(r.index for r in results) == list(range(2000))
+    assert sum(report.counts.values()) == 2000
+
+    by_index = {r.index: r for r in results}
+    rejected_keys = {key for _, key in core.stats.keys_with_fault("1010")}
+    ambiguous = {key for _, key in core.stats.keys_with_fault("drop_after")}
+    ambiguous |= {key for _, key in core.stats.keys_with_fault("slow")}
+    for index, status in expected.items():
+        result = by_index[index]
+        key = getattr(records[index], "key", None)
+        if status is S.APPLIED and key in rejected_keys:
+            status = S.REJECTED  # the emulator answered 1010: final, never retried
+        assert result.status is status, (index, result)
+        if result.status is S.APPLIED:  # the server holds what was applied
+            assert core.store.get(LIST, key) == {"n": index, "name": f"N{index}"}
+        elif key not in ambiguous:  # nothing else was written, unless a lost answer did
+            assert core.store.get(LIST, key) is None
+    assert report.counts[S.FAILED] == report.counts[S.SKIPPED] == 0
+    assert report.rejected == len(rejected_keys) > 0
+    assert report.invalid == sum(1 for s in expected.values() if s is S.INVALID) > 0
+    assert report.not_applied == sum(1 for s in expected.values() if s is S.NOT_APPLIED) > 0
+    # every record the store holds was applied by some attempt, and nothing else is there
+    assert (
+        set(core.store.profiles(LIST))
+        <= {r.key for r in results if r.status is S.APPLIED} | ambiguous
+    )
+    # every kind of fault really happened, and retries absorbed the transient ones
+    assert {"500", "499", "1010", "503_html", "drop_before", "drop_after", "slow", "storm"} <= set(
+        core.stats.faults
+    )
+    assert report.throttled == core.stats.throttled > 0
+    assert report.retries > 0
+    assert report.requests == core.stats.requests - core.stats.count(401, "498")
+
+
+def test_the_client_rate_holds_at_the_emulator() -> None:
+    core = EmulatorCore(EmulatorConfig(faults=Faults(seed=3, latency=0.01, jitter=0.02)))
+    records = [ProfileUpsert(LIST, key=f"k{i}", attributes={"i": i}) for i in range(3000)]
+    report, _, _ = run_against(core, records, rate=RateLimit(800, burst=40), max_concurrency=64)
+    assert report.applied == 3000
+    assert core.stats.max_per_second <= 800 * 1.05 + 40
+    assert core.stats.max_per_100ms <= 80 + 40
+    assert report.records_per_second == pytest.approx(800, rel=0.05)
+
+
+def test_a_server_throttle_below_the_client_rate_adapts_without_losing_records() -> None:
+    """The tenant's real limit is 300/s but the client was told 600/s: 429s, then adaptation."""
+    core = EmulatorCore(EmulatorConfig(rate=300, burst=30, faults=Faults(seed=5, latency=0.01)))
+    records = [ProfileUpsert(LIST, key=f"k{i}", attributes={"i": i}) for i in range(3000)]
+    report, results, client = run_against(
+        core, records, rate=RateLimit(600, burst=30), max_concurrency=32
+    )
+    assert report.applied == 3000
+    assert report.throttled == core.stats.throttled > 0
+    assert report.rate_changes > 0
+    # the throttle learned: far fewer 429s than records, and the run still moves near 300/s
+    assert core.stats.throttled < 3000 * 0.25
+    assert report.records_per_second > 300 * 0.7
+    assert core.store.count(LIST) == 3000
+
+
+def test_token_expiry_mid_run_refreshes_once_per_expiry() -> None:
+    core = EmulatorCore(EmulatorConfig(faults=Faults(seed=9, latency=0.01)))
+    tokens: list[str] = []
+
+    async def provider() -> str:
+        await asyncio.sleep(0.02)  # an identity provider takes its time
+        tokens.append(core.issue_token(max_requests=400))
+        return tokens[-1]
+
+    records = [ProfileUpsert(LIST, key=f"k{i}", attributes={"i": i}) for i in range(2000)]
+    report, results, client = run_against(
+        core, records, api_key=None, token_provider=provider, max_concurrency=32
+    )
+    assert report.applied == 2000
+    assert core.store.count(LIST) == 2000
+    expired = core.stats.count(401, "498")
+    assert expired > 0
+    # each token served its 400 requests, then exactly one new token was fetched
+    assert len(tokens) == 2000 // 400 + (2000 % 400 > 0)
+    assert report.token_refreshes == client.token_refreshes == len(tokens) - 1
+    assert not report.aborted
+
+
+def test_permission_failure_mid_stream_stops_quickly_and_skips_the_rest() -> None:
+    core = EmulatorCore(EmulatorConfig(api_keys=("good",), forbidden_keys=("bad",)))
+    records = [ProfileUpsert(LIST, key=f"k{i}", attributes={"i": i}) for i in range(1000)]
+    report, results, _ = run_against(core, records, api_key="bad", max_concurrency=16)
+    assert report.total == 1000
+    assert report.aborted
+    assert "permission denied" in (report.abort_reason or "")
+    assert core.stats.requests <= 16  # only what was already on its way
+    counts = Counter(r.status for r in results)
+    assert counts[S.FAILED] == core.stats.requests
+    assert counts[S.SKIPPED] == 1000 - core.stats.requests
+    assert core.store.count() == 0
+
+
+def test_cancel_halfway_adds_up_and_nothing_is_sent_after() -> None:
+    core = EmulatorCore(EmulatorConfig(faults=Faults(seed=1, latency=0.05)))
+    records = (ProfileUpsert(LIST, key=f"k{i}", attributes={"i": i}) for i in range(5000))
+    seen: list[RecordResult] = []
+
+    async def main() -> tuple[int, int]:
+        transport = EmulatorTransport(core)
+        async with CampaignClient(
+            "http://127.0.0.1", api_key=core.api_key, transport=transport, max_concurrency=32
+        ) as client:
+            task = asyncio.ensure_future(client.bulk_upsert(records, on_result=seen.append))
+            await asyncio.sleep(1.0)
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+            at_cancel = core.stats.requests
+            await asyncio.sleep(5.0)
+            return at_cancel, core.stats.requests
+
+    at_cancel, later = run_virtual(main())
+    assert later == at_cancel
+    assert 0 < len(seen) < 5000
+    assert sorted(r.index for r in seen) == list(range(len(seen)))
+    applied = [r for r in seen if r.status is S.APPLIED]
+    assert all(core.store.get(LIST, r.key or "") == {"i": r.index} for r in applied)
+
+
+# --- over real sockets ------------------------------------------------------------------
+
+
+async def test_real_sockets_with_drops_and_errors() -> None:
+    faults = Faults(seed=11, p500=0.05, p_drop_before=0.05, p_drop_after=0.05, p503_html=0.05)
+    records = [ProfileUpsert(LIST, key=f"k{i}", attributes={"i": i}) for i in range(300)]
+    async with Emulator(faults=faults) as emulator:
+        async with CampaignClient(
+            emulator.base_url,
+            api_key=emulator.api_key,
+            max_concurrency=16,
+            retry=RetryPolicy(attempts=10, initial=0.001, maximum=0.01),
+        ) as client:
+            report = await client.bulk_upsert(records)
+        assert report.applied == 300
+        assert report.retries > 0
+        assert {"drop_before", "drop_after", "500", "503_html"} <= set(emulator.stats.faults)
+        assert emulator.store.count(LIST) == 300
+        assert all(emulator.store.get(LIST, f"k{i}") == {"i": i} for i in range(300))
+
+
+async def test_real_sockets_permission_failure() -> None:
+    records = [ProfileUpsert(LIST, key=f"k{i}", attributes={"i": i}) for i in range(200)]
+    async with Emulator(api_keys=("good",), forbidden_keys=("bad",)) as emulator:
+        async with CampaignClient(emulator.base_url, api_key="bad", max_concurrency=8) as client:
+            report = await client.bulk_upsert(records)
+        assert report.aborted
+        assert report.total == 200
+        assert emulator.stats.requests <= 8
+        assert report.skipped == 200 - emulator.stats.requests
