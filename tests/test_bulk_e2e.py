@@ -32,7 +32,6 @@ from webex_campaign_async.emulator import (
     Storm,
 )
 
-from .test_throttle import max_in_window
 from .vtime import run_virtual
 
 S = RecordStatus
@@ -153,7 +152,7 @@ def test_a_server_throttle_below_the_client_rate_adapts_without_losing_records()
     """The tenant's real limit is 300/s but the client was told 600/s: 429s, then adaptation."""
     core = EmulatorCore(EmulatorConfig(rate=300, burst=30, faults=Faults(seed=5, latency=0.01)))
     records = [ProfileUpsert(LIST, key=f"k{i}", attributes={"i": i}) for i in range(3000)]
-    report, results, client = run_against(
+    report, _results, _client = run_against(
         core, records, rate=RateLimit(600, burst=30), max_concurrency=32
     )
     assert report.applied == 3000
@@ -175,7 +174,7 @@ def test_token_expiry_mid_run_refreshes_once_per_expiry() -> None:
         return tokens[-1]
 
     records = [ProfileUpsert(LIST, key=f"k{i}", attributes={"i": i}) for i in range(2000)]
-    report, results, client = run_against(
+    report, _results, client = run_against(
         core, records, api_key=None, token_provider=provider, max_concurrency=32
     )
     assert report.applied == 2000
