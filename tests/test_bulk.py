@@ -397,6 +397,26 @@ def test_sink_and_failures_files(tmp_path: Path) -> None:
     assert "attributes" in invalid["_result"]["message"]
 
 
+def test_report_writes_its_failures_as_rerunnable_input(tmp_path: Path) -> None:
+    transport = FakeTransport(
+        lambda w, a, h: answer(200, "7031", "no match") if w["key"] in ("k3", "k8") else applied()
+    )
+    records: list[Any] = list(profiles(10))
+    records[5] = {"profile-name": "contacts", "key": "k5", "attributes": "oops"}
+    report, _ = collect(transport, records)
+    path = tmp_path / "failed.jsonl"
+    assert report.write_failures(path) == 3
+    lines = [json.loads(line) for line in path.read_text().splitlines()]
+    assert [line["_result"]["status"] for line in lines].count("rejected") == 2
+    rerun = [
+        profile_from_wire(strip_annotations(line))
+        for line in lines[:3]
+        if "attributes" in line and isinstance(line["attributes"], list)
+    ]
+    assert {p.key for p in rerun} == {"k3", "k8"}
+    assert any(line["_result"]["status"] == "invalid" and line["key"] == "k5" for line in lines)
+
+
 def test_report_rendering_and_json() -> None:
     transport = FakeTransport(
         lambda w, a, h: answer(200, "1010", "not processed") if w["key"] == "k3" else applied(),

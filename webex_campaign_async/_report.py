@@ -13,6 +13,7 @@ from typing import Any
 
 import attrs
 
+from ._jsonlines import LineWriter, Target, failure_line
 from ._results import RecordResult, RecordStatus
 
 __all__ = ["FAILURE_STATUSES", "BulkReport", "LatencySummary", "ReportBuilder"]
@@ -134,6 +135,20 @@ class BulkReport:
     def records_per_second(self) -> float:
         """Records ended per second of the run."""
         return self.total / self.elapsed if self.elapsed > 0 else 0.0
+
+    def write_failures(self, target: Target) -> int:
+        """Write the kept ``failures`` as re-runnable JSON lines (wire JSON, plus ``_result``).
+
+        ``target`` is a path or an open file. Returns the number of lines written. A run's
+        ``failures=`` file has them all; this has the first ``max_failures``.
+        """
+        writer = LineWriter(target)
+        try:
+            for result in self.failures:
+                writer.write(failure_line(result))
+        finally:
+            writer.close()
+        return writer.lines
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready figures (failures as result dicts)."""
