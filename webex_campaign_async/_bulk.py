@@ -254,9 +254,7 @@ class BulkRun:
         except Exception as exc:
             self._input_failed(exc)
             return None
-        index = self._next_index
-        self._next_index += 1
-        return index, raw
+        return self._indexed(raw)
 
     async def _pull(self) -> tuple[int, Any] | None:
         """The next (index, record) from the input; None at its end."""
@@ -273,8 +271,11 @@ class BulkRun:
             except Exception as exc:
                 self._input_failed(exc)
                 return None
+        return self._indexed(raw)
+
+    def _indexed(self, raw: Any) -> tuple[int, Any]:
         index = self._next_index
-        self._next_index += 1
+        self._next_index = index + 1
         return index, raw
 
     def _input_failed(self, exc: Exception) -> None:
