@@ -80,6 +80,24 @@ def _check_record(index: int, raw: object) -> ProfileUpsert | RecordResult:
         return RecordResult(index, RecordStatus.INVALID, error.key, message=str(error), source=raw)
 
 
+def _prepare(index: int, raw: object) -> tuple[ProfileUpsert, bytes] | RecordResult:
+    """The validated record and its request body, or its INVALID result."""
+    checked = _check_record(index, raw)
+    if isinstance(checked, RecordResult):
+        return checked
+    try:
+        return checked, encode_profile(checked)
+    except (TypeError, ValueError) as exc:
+        return RecordResult(
+            index,
+            RecordStatus.INVALID,
+            checked.target,
+            message=f"record {index}: cannot be encoded as JSON: {exc}",
+            record=checked,
+            source=raw,
+        )
+
+
 class BulkRun:
     """One bulk upsert: iterate it for each record's `RecordResult` as records end.
 
@@ -289,16 +307,26 @@ class BulkRun:
         queue = self._queue
         assert queue is not None
         stop = self._stop
+        send = self._client._send
         pull_sync = self._pull_sync if self._sync_input is not None else None
         while stop.reason is None:
             item = pull_sync() if pull_sync is not None else await self._pull()
             if item is None:
                 break
             self._inflight[worker] = item
-            try:
-                result = await self._send(*item)
-            except Exception as exc:  # the token provider failed, or a bug: the record still ends
-                result = self._crashed(*item, exc)
+            prepared = _prepare(*item)
+            if isinstance(prepared, RecordResult):
+                result = prepared
+            else:
+                try:
+                    result, error = await send(prepared[0], prepared[1], item[0], stop)
+                except Exception as exc:  # the token provider failed, or a bug: still one result
+                    result = self._crashed(*item, exc)
+                else:
+                    if error is not None and result.status is RecordStatus.FAILED:
+                        reason = _abort_reason(error)
+                        if reason is not None:
+                            self._abort_run(reason)
             self._inflight[worker] = result  # ended: if cancelled now, this is what counts
             await queue.put(result)
             del self._inflight[worker]
@@ -315,28 +343,6 @@ class BulkRun:
             record=raw if isinstance(raw, ProfileUpsert) else None,
             source=raw,
         )
-
-    async def _send(self, index: int, raw: Any) -> RecordResult:
-        checked = _check_record(index, raw)
-        if isinstance(checked, RecordResult):
-            return checked
-        try:
-            body = encode_profile(checked)
-        except (TypeError, ValueError) as exc:
-            return RecordResult(
-                index,
-                RecordStatus.INVALID,
-                checked.target,
-                message=f"record {index}: cannot be encoded as JSON: {exc}",
-                record=checked,
-                source=raw,
-            )
-        result, error = await self._client._send(checked, body, index, self._stop)
-        if error is not None and result.status is RecordStatus.FAILED:
-            reason = _abort_reason(error)
-            if reason is not None:
-                self._abort_run(reason)
-        return result
 
     # --- results ---------------------------------------------------------------------------
 
