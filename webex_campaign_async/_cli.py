@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import itertools
 import json
 import logging
 import os
@@ -77,16 +78,23 @@ class JobOptions:
 
 
 def read_records(options: JobOptions) -> Iterator[tuple[int, Any]]:
-    """(line, ProfileUpsert | InvalidRecordError) of the job's input."""
+    """(line, ProfileUpsert | InvalidRecordError) of the job's input.
+
+    The file is opened and its header checked now: a file that cannot be read raises
+    `InputError` here, before a job starts, not from inside the run.
+    """
     if options.format == "csv":
         assert options.csv is not None
-        return read_csv(options.input, options.csv)
-    return read_jsonl(
-        options.input,
-        profile_name=options.profile_name,
-        upsert=options.upsert,
-        update_link=options.update_link,
-    )
+        items = read_csv(options.input, options.csv)
+    else:
+        items = read_jsonl(
+            options.input,
+            profile_name=options.profile_name,
+            upsert=options.upsert,
+            update_link=options.update_link,
+        )
+    first = next(items, None)
+    return items if first is None else itertools.chain((first,), items)
 
 
 def _total(options: JobOptions) -> int | None:
@@ -106,9 +114,11 @@ class _Tally:
 
     done: int = 0
     applied: int = 0
-    failed: int = 0
+    not_applied: int = 0  # every other ending
+    failed: int = 0  # the endings written to the failures file
     resumed: int = 0
     resumed_not_applied: int = 0
+    kept: int = 0  # lines of the failures file kept from the run resumed
     problems: list[str] = attrs.field(factory=list)
 
 
@@ -124,14 +134,32 @@ async def run_job(
     index = JournalIndex.load(options.journal) if options.resume and options.journal else None
     if index is not None and len(index):
         print(f"resuming: the journal ended {len(index):,} records already", file=err)
-    journal = Journal(options.journal) if options.journal else None
-    failures = LineWriter(options.failures) if options.failures else None
+    if index is not None and index.unreadable:
+        print(f"resuming: {index.unreadable:,} unreadable journal line(s) ignored", file=err)
+    source = read_records(options)  # InputError now, before any file is written
+    rate: float | RateLimit | None = (
+        RateLimit(options.rate, burst=options.burst) if options.rate is not None else None
+    )
+    client = CampaignClient(  # a base URL it refuses: before any file is written, too
+        base_url,
+        api_key=api_key,
+        rate=rate,
+        max_concurrency=options.concurrency,
+        retry=RetryPolicy(attempts=options.attempts),
+        timeout=options.timeout,
+        allow_insecure_http=options.allow_insecure_http,
+        upsert_path=options.upsert_path or DEFAULT_UPSERT_PATH,
+    )
     tally = _Tally()
+    if options.failures and index is not None:
+        tally.kept = _keep_ended_failures(options.failures, index)
+    journal = Journal(options.journal, append=options.resume) if options.journal else None
+    failures = LineWriter(options.failures, append=index is not None) if options.failures else None
     meta: dict[int, tuple[int, int]] = {}
 
     def records() -> Iterator[Any]:
         position = 0
-        for line, item in read_records(options):
+        for line, item in source:
             digest = record_hash(item)
             if index is not None and index.ended(line, digest):
                 tally.resumed += 1
@@ -143,39 +171,30 @@ async def run_job(
 
     def on_result(result: RecordResult) -> None:
         line, digest = meta.pop(result.index)
+        status = result.status
+        if status in FAILURE_STATUSES and failures is not None:
+            # in the OS before the journal ends the record: a killed job loses neither
+            failures.write(failure_line(result, {"_line": line}))
+            failures.flush()
         if journal is not None:
             journal.write(line, digest, result)
-        status = result.status
         tally.done += 1
         if status is RecordStatus.APPLIED:
             tally.applied += 1
             return
+        tally.not_applied += 1
         if status in FAILURE_STATUSES:
             tally.failed += 1
-            if failures is not None:
-                failures.write(failure_line(result, {"_line": line}))
         if len(tally.problems) < _SHOWN_PROBLEMS and status is not RecordStatus.SKIPPED:
             message = _one_line(result.message).removeprefix(f"line {line}: ")
             tally.problems.append(f"line {line}: {status.value}: {message}")
 
-    rate: float | RateLimit | None = (
-        RateLimit(options.rate, burst=options.burst) if options.rate is not None else None
-    )
-    client = CampaignClient(
-        base_url,
-        api_key=api_key,
-        rate=rate,
-        max_concurrency=options.concurrency,
-        retry=RetryPolicy(attempts=options.attempts),
-        timeout=options.timeout,
-        allow_insecure_http=options.allow_insecure_http,
-        upsert_path=options.upsert_path or DEFAULT_UPSERT_PATH,
-    )
     total = _total(options)
     progress = make_progress(options.progress, total, err, options.progress_interval)
 
     def snapshot() -> Snapshot:
-        return Snapshot(tally.done + tally.resumed, total, tally.applied, tally.failed, client.rate)
+        done = tally.done + tally.resumed
+        return Snapshot(done, total, tally.applied, tally.not_applied, client.rate)
 
     loop = asyncio.get_running_loop()
     report: BulkReport | None = None
@@ -199,7 +218,10 @@ async def run_job(
             failures.close()
     assert report is not None
     if progress is not None:
-        progress.close(snapshot())
+        final = snapshot()
+        if not report.aborted:  # every record ended: the count of lines was only an estimate
+            final = attrs.evolve(final, total=final.done)
+        progress.close(final)
     _summarize(report, tally, options, out)
     if options.report:
         _write_report(options.report, report, tally, options)
@@ -208,6 +230,27 @@ async def run_job(
     if report.applied == report.total and tally.resumed_not_applied == 0:
         return EXIT_OK
     return EXIT_NOT_ALL_APPLIED
+
+
+def _keep_ended_failures(path: str, index: JournalIndex) -> int:
+    """Keep the lines of a previous run's failures file whose records the journal ended (a
+    resumed run does not send them again); drop the rest (they are sent again). Returns the
+    lines kept."""
+    if not os.path.exists(path):
+        return 0
+    kept = 0
+    with open(path, "rb") as old, open(path + ".tmp", "wb") as new:
+        for raw in old:
+            try:
+                line = json.loads(raw).get("_line")
+                ended = line in index and not index.applied(line)
+            except (ValueError, AttributeError, TypeError):
+                continue
+            if ended:
+                new.write(raw if raw.endswith(b"\n") else raw + b"\n")
+                kept += 1
+    os.replace(path + ".tmp", path)
+    return kept
 
 
 async def _consume(run: Any) -> None:
@@ -270,8 +313,13 @@ def _summarize(report: BulkReport, tally: _Tally, options: JobOptions, out: IO[s
         print(f"  first {shown} problem(s):" if shown > 1 else "  problem:", file=out)
         for problem in tally.problems:
             print(f"    {problem}", file=out)
-    if options.failures and tally.failed:
-        print(f"  {tally.failed:,} record(s) to re-run written to {options.failures}", file=out)
+    if options.failures and (tally.failed or tally.kept):
+        kept = f" ({tally.kept:,} of them kept from the run resumed)" if tally.kept else ""
+        print(
+            f"  {tally.failed + tally.kept:,} record(s) to re-run written to {options.failures}"
+            + kept,
+            file=out,
+        )
     if options.journal:
         print(f"  journal: {options.journal} (re-run with --resume to continue)", file=out)
 
@@ -495,12 +543,35 @@ def job_options(args: argparse.Namespace) -> JobOptions:
     )
 
 
+def _check_outputs(options: JobOptions) -> None:
+    """Refuse an output file that would overwrite the input or another output, or that
+    cannot be written: before the job, not after it."""
+    seen = {os.path.realpath(options.input): "the input file"}
+    outputs = (("--journal", options.journal), ("--failures", options.failures))
+    for flag, path in (*outputs, ("--report", options.report)):
+        if path is None:
+            continue
+        real = os.path.realpath(path)
+        if real in seen:
+            raise UsageError(f"{flag} {path!r} is {seen[real]}: choose another path")
+        seen[real] = f"the {flag} file"
+        hint = " (choose one with --journal, or --no-journal)" if flag == "--journal" else ""
+        if os.path.isdir(real):
+            raise UsageError(f"{flag} {path!r} is a directory{hint}")
+        parent = os.path.dirname(real)
+        if not os.path.isdir(parent):
+            raise UsageError(f"{flag} {path!r}: no such directory {parent!r}{hint}")
+        if not os.access(real if os.path.exists(real) else parent, os.W_OK):
+            raise UsageError(f"{flag} {path!r}: permission denied{hint}")
+
+
 def _upsert_command(args: argparse.Namespace) -> int:
     options = job_options(args)
     if args.dry_run:
         return dry_run(options, sys.stdout)
     if not os.path.exists(options.input):
         raise InputError(f"cannot read {options.input!r}: no such file")
+    _check_outputs(options)
     if not args.base_url:
         raise UsageError(f"give --base-url or set ${BASE_URL_ENV}")
     api_key = os.environ.get(args.api_key_env)
@@ -531,6 +602,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             return demo_command(args)
         return _upsert_command(args)
     except (UsageError, InputError, WebexCampaignError) as exc:
+        print(f"webex-campaign: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except OSError as exc:  # a file that went away or filled the disk: no traceback
         print(f"webex-campaign: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:  # before the job's own signal handling is in place

@@ -37,7 +37,8 @@ def _csv_line(values: list[str]) -> bytes:
 def write_sample(path: str, records: int, seed: int = 7) -> int:
     """Write ``records`` customer rows to ``path``; returns how many are deliberately invalid."""
     rng = random.Random(seed)  # noqa: S311 - sample data, not secrets
-    bad_rows = sorted({records // 7, records // 3, records // 2, (2 * records) // 3, records - 2})
+    picks = {records // 7, records // 3, records // 2, (2 * records) // 3, records - 2}
+    bad_rows = sorted(i for i in picks if 0 <= i < records)  # a few rows: fewer picks
     with open(path, "wb") as f:
         f.write(_csv_line(HEADER))
         for i in range(records):

@@ -43,6 +43,10 @@ class JournalIndex:
     def __len__(self) -> int:
         return len(self._ended)
 
+    def __contains__(self, line: object) -> bool:
+        """True when the journal ended this input line (whatever record it held)."""
+        return line in self._ended
+
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> JournalIndex:
         index = cls()
@@ -77,11 +81,14 @@ class JournalIndex:
 
 
 class Journal:
-    """Appends one line per result; opened for appending so a resumed run extends it."""
+    """Appends one line per result: to the end of the file when ``append`` (a resumed run
+    extends it), otherwise to a new file (a new run starts a new journal)."""
 
-    def __init__(self, path: str | os.PathLike[str]) -> None:
+    def __init__(self, path: str | os.PathLike[str], *, append: bool = True) -> None:
         self.path = os.fspath(path)
-        self._file: IO[bytes] = open(self.path, "ab", buffering=0)  # noqa: SIM115
+        self._file: IO[bytes] = open(self.path, "ab" if append else "wb", buffering=0)  # noqa: SIM115
+        if self._file.tell() and not _ends_with_newline(self.path):
+            self._file.write(b"\n")  # after a torn last line: the next entry on a line of its own
         self._synced = time.monotonic()
 
     def write(self, line: int, digest: int, result: RecordResult) -> None:
@@ -108,3 +115,9 @@ class Journal:
         if not self._file.closed:
             self.sync()
             self._file.close()
+
+
+def _ends_with_newline(path: str) -> bool:
+    with open(path, "rb") as f:
+        f.seek(-1, os.SEEK_END)
+        return f.read(1) == b"\n"

@@ -42,12 +42,14 @@ def detect_format(path: Path, given: str | None = None) -> str:
 
 
 def count_lines(path: Path) -> int:
-    """Newline-terminated lines in the file (fast, for a progress total)."""
+    """Lines in the file, a last one without a newline included (fast, for a progress total)."""
     lines = 0
+    last = b"\n"
     with open(path, "rb") as f:
         while chunk := f.read(1 << 20):
             lines += chunk.count(b"\n")
-    return lines
+            last = chunk[-1:]
+    return lines + (last != b"\n")
 
 
 def _open(path: Path) -> IO[bytes]:
@@ -57,15 +59,45 @@ def _open(path: Path) -> IO[bytes]:
         raise InputError(f"cannot read {os.fspath(path)!r}: {exc.strerror or exc}") from None
 
 
-def _decoded(lines: IO[bytes], encoding: str, bad: dict[int, str]) -> Iterator[str]:
-    """Lines decoded one by one: a bad byte spoils its own line, not the file."""
-    label = "UTF-8" if encoding.lower().replace("_", "-") in ("utf-8", "utf-8-sig") else encoding
-    for number, raw in enumerate(lines, 1):
-        try:
-            yield raw.decode(encoding)
-        except UnicodeDecodeError as exc:
-            bad[number] = f"not valid {label}: {exc.reason} at byte {exc.start}"
-            yield raw.decode(encoding, "replace")
+class _Lines:
+    """Decoded lines of a file, numbered from 1, for `csv.reader`.
+
+    A bad byte spoils its own line, not the file (``bad``: line -> reason). ``taken`` holds
+    the lines of the record being read; `push_back` hands lines to the reader again (to read
+    on after a quote that was never closed swallowed them).
+    """
+
+    def __init__(self, lines: IO[bytes], encoding: str) -> None:
+        self._lines = lines
+        self._encoding = encoding
+        self._label = (
+            "UTF-8" if encoding.lower().replace("_", "-") in ("utf-8", "utf-8-sig") else encoding
+        )
+        self._read = 0
+        self._again: list[tuple[int, str]] = []
+        self.bad: dict[int, str] = {}
+        self.taken: list[tuple[int, str]] = []
+
+    def __iter__(self) -> _Lines:
+        return self
+
+    def __next__(self) -> str:
+        if self._again:
+            number, text = self._again.pop()
+        else:
+            raw = next(self._lines)
+            self._read += 1
+            number = self._read
+            try:
+                text = raw.decode(self._encoding)
+            except UnicodeDecodeError as exc:
+                self.bad[number] = f"not valid {self._label}: {exc.reason} at byte {exc.start}"
+                text = raw.decode(self._encoding, "replace")
+        self.taken.append((number, text))
+        return text
+
+    def push_back(self, lines: list[tuple[int, str]]) -> None:
+        self._again.extend(reversed(lines))
 
 
 def _invalid(line: int, field: str, reason: str, source: Any) -> InvalidRecordError:
@@ -96,17 +128,17 @@ class CsvOptions:
 
 def read_csv(path: Path, options: CsvOptions) -> Iterator[tuple[int, Item]]:
     """Records of a CSV file with a header row."""
-    bad: dict[int, str] = {}
     with _open(path) as f:
-        reader = csv.reader(_decoded(f, options.encoding, bad), delimiter=options.delimiter)
+        lines = _Lines(f, options.encoding)
+        reader = csv.reader(lines, delimiter=options.delimiter)
         try:
             header = next(reader)
         except StopIteration:
             raise InputError(f"{os.fspath(path)!r} is empty: expected a header row") from None
         except csv.Error as exc:
             raise InputError(f"{os.fspath(path)!r}: cannot read the header row: {exc}") from None
-        if bad.get(1):
-            raise InputError(f"{os.fspath(path)!r}: the header row is {bad[1]}")
+        if lines.bad.get(1):
+            raise InputError(f"{os.fspath(path)!r}: the header row is {lines.bad[1]}")
         header = [name.strip() for name in header]
         if options.key_column not in header:
             raise InputError(
@@ -114,7 +146,7 @@ def read_csv(path: Path, options: CsvOptions) -> Iterator[tuple[int, Item]]:
                 f"are {', '.join(map(repr, header))} (choose one with --key-column)"
             )
         wanted = options.columns or tuple(h for h in header if h != options.key_column)
-        missing = [c for c in wanted if c not in header]
+        missing = [c for c in (*wanted, *options.rename) if c not in header]
         if missing:
             raise InputError(
                 f"{os.fspath(path)!r} has no column(s) {', '.join(map(repr, missing))}"
@@ -123,23 +155,32 @@ def read_csv(path: Path, options: CsvOptions) -> Iterator[tuple[int, Item]]:
         picks = [(header.index(c), options.rename.get(c, c)) for c in wanted]
         width = len(header)
         while True:
-            start = reader.line_num + 1
+            lines.taken.clear()
             try:
                 row = next(reader)
             except StopIteration:
                 return
             except csv.Error as exc:
+                taken = list(lines.taken)
+                start = taken[0][0] if taken else reader.line_num
+                lines.push_back(taken[1:])  # the lines after the first: records of their own
                 yield start, _invalid(start, "", f"malformed CSV: {exc}", None)
                 continue
             if not row:
                 continue  # a blank line
-            source = dict(zip(header, row, strict=False))
-            spoiled = [bad[n] for n in range(start, reader.line_num + 1) if n in bad]
-            if spoiled:
-                yield start, _invalid(start, "", spoiled[0], source)
-                continue
+            taken = list(lines.taken)
+            start = taken[0][0]
+            source: Any = dict(zip(header, row, strict=False))
+            reason = None
             if len(row) != width:
-                yield start, _invalid(start, "", f"expected {width} fields, got {len(row)}", source)
+                reason = f"expected {width} fields, got {len(row)}"
+                if any("\n" in cell for cell in row):  # a quote never closed swallowed lines
+                    reason += ": a quote on this line is not closed"
+                    lines.push_back(taken[1:])  # read them again as records of their own
+                    source, taken = taken[0][1], taken[:1]
+            spoiled = [lines.bad[n] for n, _ in taken if n in lines.bad]
+            if spoiled or reason:
+                yield start, _invalid(start, "", spoiled[0] if spoiled else str(reason), source)
                 continue
             attributes = {
                 name: row[at] for at, name in picks if options.keep_empty or row[at] != ""
@@ -156,7 +197,18 @@ def read_csv(path: Path, options: CsvOptions) -> Iterator[tuple[int, Item]]:
                     ),
                 )
             except InvalidRecordError as exc:
-                yield start, _invalid(start, exc.field, exc.reason, source)
+                wire = _wire(options, row[key_at].strip(), attributes)  # fix it, then re-run
+                yield start, _invalid(start, exc.field, exc.reason, wire)
+
+
+def _wire(options: CsvOptions, key: str, attributes: Mapping[str, str]) -> dict[str, Any]:
+    """The wire JSON a CSV row stands for (of a row that is not a valid record)."""
+    wire: dict[str, Any] = {"profile-name": options.profile_name, "key": key}
+    wire["attributes"] = [{"attribute-name": k, "val": v} for k, v in attributes.items()]
+    wire["upsert"] = options.upsert.value
+    if options.update_link is not None:
+        wire["update-link"] = options.update_link.value
+    return wire
 
 
 def read_jsonl(

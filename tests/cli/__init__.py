@@ -1,0 +1,1 @@
+"""Tests of the ``webex-campaign`` command line, through the real console script."""

@@ -1,0 +1,132 @@
+"""Exit codes: 0 all applied, 1 some did not apply, 2 usage or input error, 3 aborted."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from .conftest import FORBIDDEN_KEY, LINKED_LIST, Cli, summary_counts, wire, write_csv, write_jsonl
+
+
+@pytest.fixture
+def files(tmp_path: Path) -> Path:
+    write_csv(tmp_path / "ok.csv", ["key", "a"], [["k1", "1"], ["k2", "2"]])
+    write_jsonl(tmp_path / "ok.jsonl", [wire("p", "k1", a="1")])
+    (tmp_path / "ok.xml").write_text("<profiles/>")
+    (tmp_path / "empty.csv").write_bytes(b"")
+    (tmp_path / "folder.csv").mkdir()
+    return tmp_path
+
+
+@pytest.mark.parametrize(
+    ("argv", "env", "message"),
+    [
+        (["upsert", "ok.jsonl"], {"WEBEX_CAMPAIGN_API_KEY": None},
+         "set the API key in $WEBEX_CAMPAIGN_API_KEY"),
+        (["upsert", "ok.jsonl", "--api-key-env", "MY_KEY"], {}, "set the API key in $MY_KEY"),
+        (["upsert", "ok.jsonl"], {"WEBEX_CAMPAIGN_BASE_URL": None},
+         "give --base-url or set $WEBEX_CAMPAIGN_BASE_URL"),
+        (["upsert", "ok.jsonl", "--base-url", "http://campaign.example.com"], {},
+         "refusing plain http"),
+        (["upsert", "ok.csv"], {}, "CSV input needs --profile-name"),
+        (["upsert", "ok.xml"], {}, "cannot tell the format of 'ok.xml': pass --format csv|jsonl"),
+        (["upsert", "ok.csv", "--format", "xml"], {}, "argument --format: invalid choice"),
+        (["upsert", "missing.csv", "--profile-name", "p"], {},
+         "cannot read 'missing.csv': no such file"),
+        (["upsert", "ok.csv", "--profile-name", "p", "--key-column", "id"], {},
+         "'ok.csv' has no key column 'id'; its columns are 'key', 'a'"),
+        (["upsert", "ok.csv", "--profile-name", "p", "--columns", "a,b"], {},
+         "'ok.csv' has no column(s) 'b'"),
+        (["upsert", "ok.csv", "--profile-name", "p", "--rename", "b=c"], {},
+         "'ok.csv' has no column(s) 'b'"),
+        (["upsert", "empty.csv", "--profile-name", "p"], {},
+         "'empty.csv' is empty: expected a header row"),
+        (["upsert", "folder.csv", "--profile-name", "p"], {},
+         "cannot read 'folder.csv': Is a directory"),
+        (["upsert", "ok.csv", "--profile-name", "p", "--resume", "--no-journal"], {},
+         "--resume needs a journal"),
+        (["upsert", "ok.jsonl", "--failures", "ok.jsonl"], {},
+         "--failures 'ok.jsonl' is the input file"),
+        (["upsert", "ok.jsonl", "--report", "folder.csv"], {},
+         "--report 'folder.csv' is a directory"),
+        (["upsert", "ok.jsonl", "--journal", "no/such/dir/j"], {}, "no such directory"),
+    ],
+)  # fmt: skip
+def test_usage_and_input_errors_exit_2(
+    cli: Cli, files: Path, argv: list[str], env: dict[str, str | None], message: str
+) -> None:
+    done = cli.run(*argv, env=cli.env(**env))
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert message in done.stderr
+    assert done.stderr.startswith("webex-campaign: error: ") or "usage:" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert done.stdout == ""
+    assert cli.emulator.stats()["requests"] == 0
+    assert not list(files.glob("*.journal"))  # nothing was written
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads a file of mode 000")
+def test_a_file_without_read_permission_exits_2(cli: Cli, files: Path) -> None:
+    (files / "ok.csv").chmod(0)
+    done = cli.run("upsert", "ok.csv", "--profile-name", "p", "--progress", "none")
+    assert done.returncode == 2
+    assert done.stderr == "webex-campaign: error: cannot read 'ok.csv': Permission denied\n"
+
+
+@pytest.mark.parametrize(
+    ("records", "flags", "code", "counts"),
+    [
+        ([wire("p", "k1", a="1"), wire("p", "k2", a="2")], [], 0, {"applied": 2}),
+        ([wire("p", "k1", a="1"), "[]"], [], 1, {"applied": 1, "invalid": 1}),
+        ([wire("p", "k1", a="1"), wire(LINKED_LIST, "k2", a="2") | {"update-link": "3"}], [],
+         1, {"applied": 1, "rejected": 1}),
+        ([wire("p", "k1", a="1")], ["--upsert", "update-only"], 1, {"not_applied": 1}),
+    ],
+    ids=["all-applied", "invalid-line", "rejected", "not-applied"],
+)  # fmt: skip
+def test_exit_0_when_all_applied_else_1(
+    cli: Cli,
+    tmp_path: Path,
+    records: list[object],
+    flags: list[str],
+    code: int,
+    counts: dict[str, int],
+) -> None:
+    write_jsonl(tmp_path / "in.jsonl", records)
+    done = cli.run("upsert", "in.jsonl", *flags, "--progress", "none")
+    assert done.returncode == code, done.stdout + done.stderr
+    assert {k: v for k, v in summary_counts(done.stdout).items() if v} == counts
+
+
+def test_a_forbidden_key_aborts_with_3(cli: Cli, tmp_path: Path) -> None:
+    write_jsonl(tmp_path / "in.jsonl", [wire("p", f"k{i}", a="1") for i in range(200)])
+    done = cli.run(
+        "upsert", "in.jsonl", "--concurrency", "4", "--report", "r.json", "--progress", "none",
+        env=cli.env(WEBEX_CAMPAIGN_API_KEY=FORBIDDEN_KEY),
+    )  # fmt: skip
+    assert done.returncode == 3, done.stdout + done.stderr
+    assert "ABORTED: permission denied" in done.stdout
+    report = json.loads((tmp_path / "r.json").read_text())
+    assert report["aborted"] is True
+    assert report["total"] == 200
+    assert report["counts"]["failed"] <= 4  # the requests in flight when the 430 came back
+    assert report["counts"]["skipped"] == 200 - report["counts"]["failed"]
+    assert cli.emulator.stats()["requests"] <= 4
+
+
+def test_a_deadline_too_short_aborts_with_3(cli: Cli, tmp_path: Path) -> None:
+    write_jsonl(tmp_path / "in.jsonl", [wire("p", f"k{i}", a="1") for i in range(300)])
+    done = cli.run(
+        "upsert", "in.jsonl", "--rate", "100", "--deadline", "0.5", "--report", "r.json",
+        "--progress", "none",
+    )  # fmt: skip
+    assert done.returncode == 3, done.stdout + done.stderr
+    assert "ABORTED: deadline of 0.5 s passed" in done.stdout
+    report = json.loads((tmp_path / "r.json").read_text())
+    assert report["total"] == 300
+    assert 0 < report["counts"]["applied"] < 100
+    assert report["counts"]["skipped"] > 200
+    assert len(cli.emulator.profiles("p")) == report["counts"]["applied"]

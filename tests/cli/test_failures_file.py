@@ -1,0 +1,127 @@
+"""``--failures``: every record that did not end applied, re-runnable as input as it is."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from webex_campaign_async.emulator import EmulatorProcess, Faults
+
+from .conftest import LINKED_LIST, Cli, read_jsonl, summary_counts, wire, write_csv, write_jsonl
+
+VALID = 80
+
+
+@pytest.fixture(scope="module")
+def flaky() -> Iterator[EmulatorProcess]:
+    """A quarter of the requests answer 500; the only known list is ``people``."""
+    with EmulatorProcess(profile_lists=["people"], faults=Faults(p500=0.25, seed=3)) as server:
+        yield server
+
+
+def test_rerunning_the_failures_file_completes_the_job(
+    flaky: EmulatorProcess, cli_for: Callable[[EmulatorProcess], Cli], tmp_path: Path
+) -> None:
+    flaky.reset()
+    cli = cli_for(flaky)
+    records: list[object] = [wire("people", f"k{i:03d}", n=str(i)) for i in range(VALID)]
+    records.insert(10, "{not json")  # line 11
+    records.insert(20, wire("unknown-list", "x", n="1"))  # line 21: code 3005, rejected
+    records.insert(30, {"profile-name": "people", "key": "k-bad", "attributes": []})  # line 31
+    write_jsonl(tmp_path / "people.jsonl", records)
+    expected = {f"k{i:03d}": {"n": str(i)} for i in range(VALID)}
+
+    first = cli.run(
+        "upsert", "people.jsonl", "--attempts", "1", "--failures", "failed.jsonl", "--progress",
+        "none",
+    )  # fmt: skip
+    assert first.returncode == 1, first.stderr
+    failures = read_jsonl(tmp_path / "failed.jsonl")
+    statuses = Counter(line["_result"]["status"] for line in failures)
+    assert statuses["invalid"] == 2
+    assert statuses["failed"] >= 5  # a quarter of 81 sent, give or take
+    assert set(statuses) <= {"invalid", "failed", "rejected"}
+    by_line = {line["_line"]: line for line in failures}
+    assert {11, 21, 31} <= set(by_line)
+    assert by_line[21]["profile-name"] == "unknown-list"
+    held = flaky.profiles("people")
+    retry = {line["key"] for line in failures if line.get("profile-name") == "people"}
+    assert set(held) | retry == set(expected) | {"k-bad"}
+    assert not set(held) & retry  # what the server holds is not in the failures file
+    assert summary_counts(first.stdout)["applied"] == len(held)
+
+    second = cli.run(
+        "upsert", "failed.jsonl", "--attempts", "12", "--failures", "failed-again.jsonl",
+        "--progress", "none",
+    )  # fmt: skip
+    assert second.returncode == 1, second.stderr
+    assert flaky.profiles("people") == expected
+    again = read_jsonl(tmp_path / "failed-again.jsonl")
+    assert sorted(line["_result"]["status"] for line in again) == ["invalid", "invalid", "rejected"]
+    rejected = next(line for line in again if line["_result"]["status"] == "rejected")
+    assert rejected["_result"]["code"] == 3005
+    assert rejected["key"] == "x"
+
+
+def test_an_invalid_csv_row_is_written_as_a_record_to_fix(cli: Cli, tmp_path: Path) -> None:
+    write_csv(
+        tmp_path / "people.csv",
+        ["key", "first", "age"],
+        [["k1", "Ann", "30"], ["", "Bob", "41"], ["k3", "Eve", "27"]],
+    )
+    first = cli.run(
+        "upsert", "people.csv", "--profile-name", LINKED_LIST, "--update-link", "fail",
+        "--failures", "failed.jsonl", "--progress", "none",
+    )  # fmt: skip
+    assert first.returncode == 1
+    assert summary_counts(first.stdout) == {
+        "applied": 0, "not_applied": 0, "rejected": 2, "invalid": 1, "failed": 0, "skipped": 0
+    }  # fmt: skip
+    lines = read_jsonl(tmp_path / "failed.jsonl")
+    assert [(line["_line"], line["_result"]["status"]) for line in lines if line["key"] == ""] == [
+        (3, "invalid")
+    ]
+    fixed = []
+    for line in lines:
+        line.pop("update-link")  # the fix: do not insist on the linked profile
+        line["key"] = line["key"] or "k2"
+        fixed.append(line)
+    write_jsonl(tmp_path / "fixed.jsonl", fixed)
+    second = cli.run("upsert", "fixed.jsonl", "--progress", "none")
+    assert second.returncode == 0, second.stdout + second.stderr
+    assert cli.emulator.profiles(LINKED_LIST) == {
+        "k1": {"first": "Ann", "age": "30"},
+        "k2": {"first": "Bob", "age": "41"},
+        "k3": {"first": "Eve", "age": "27"},
+    }
+
+
+def test_a_resumed_run_keeps_the_failures_the_journal_ended(cli: Cli, tmp_path: Path) -> None:
+    records: list[object] = [wire("p", f"k{i:02d}", a="1") for i in range(60)]
+    records[0] = "{not json"  # line 1: invalid
+    records[1] = wire(LINKED_LIST, "r", a="1") | {"update-link": "3"}  # line 2: rejected
+    write_jsonl(tmp_path / "in.jsonl", records)
+    args = ["upsert", "in.jsonl", "--failures", "failed.jsonl", "--progress", "none"]
+
+    first = cli.run(*args, "--rate", "40", "--deadline", "0.5")
+    assert first.returncode == 3, first.stdout + first.stderr
+    skipped = summary_counts(first.stdout)["skipped"]
+    assert skipped > 20
+    before = Counter(line["_result"]["status"] for line in read_jsonl(tmp_path / "failed.jsonl"))
+    assert before == {"invalid": 1, "rejected": 1, "skipped": skipped}
+
+    second = cli.run(*args, "--resume")
+    assert second.returncode == 1, second.stdout + second.stderr  # lines 1 and 2 did not apply
+    assert len(cli.emulator.profiles("p")) == 58
+    after = read_jsonl(tmp_path / "failed.jsonl")
+    assert [(line["_line"], line["_result"]["status"]) for line in after] == [
+        (1, "invalid"),
+        (2, "rejected"),
+    ]
+    assert (
+        "2 record(s) to re-run written to failed.jsonl (2 of them kept from the run resumed)"
+        in (second.stdout)
+    )

@@ -1,0 +1,114 @@
+"""SIGINT / SIGTERM: stop reading, finish what is in flight, flush journal and report, exit 3."""
+
+from __future__ import annotations
+
+import json
+import signal
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from webex_campaign_async.emulator import EmulatorProcess, Faults
+
+from .conftest import (
+    Cli,
+    journal_size,
+    read_jsonl,
+    sends,
+    summary_counts,
+    wait_for,
+    wire,
+    write_csv,
+    write_jsonl,
+)
+
+RECORDS = 800
+GRACE = 3.0
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_a_signal_stops_the_job_gracefully_and_resume_completes_it(
+    cli: Cli, tmp_path: Path, signum: signal.Signals
+) -> None:
+    rows = [[f"S-{i:04d}", str(i)] for i in range(RECORDS)]
+    source = write_csv(tmp_path / "s.csv", ["key", "n"], rows)
+    keys = {line: row[0] for line, row in enumerate(rows, 2)}
+    journal = tmp_path / "s.csv.journal"
+    args = [
+        "upsert", str(source), "--profile-name", "s", "--rate", "400", "--report", "report.json",
+        "--failures", "failed.jsonl", "--progress", "lines", "--progress-interval", "0.2",
+        "--grace", str(GRACE),
+    ]  # fmt: skip
+
+    job = cli.start(*args)
+    wait_for(lambda: journal_size(journal) >= 100, what="100 journal lines")
+    job.send_signal(signum)
+    sent_at = time.monotonic()
+    out, err = job.communicate(timeout=GRACE + 10)
+    assert time.monotonic() - sent_at < GRACE + 2  # within the grace period (plus start-up)
+    assert job.returncode == 3, out + err
+    assert f"{signum.name}: finishing the requests in flight" in err
+    assert f"ABORTED: interrupted by {signum.name}" in out
+    counts = summary_counts(out)
+    assert 100 <= counts["applied"] < RECORDS
+
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert report["aborted"] is True
+    assert report["abort_reason"] == f"interrupted by {signum.name}"
+    assert report["counts"] == counts
+    assert report["total"] == sum(counts.values())
+
+    entries = read_jsonl(journal)
+    assert len(entries) == report["total"]  # every record read has its journal line
+    applied = {keys[e["line"]] for e in entries if e["status"] == "applied"}
+    assert set(cli.emulator.profiles("s")) == applied  # flushed: the journal matches the server
+    assert len(read_jsonl(tmp_path / "failed.jsonl")) == report["total"] - counts["applied"]
+
+    resumed = cli.run(*args, "--resume")
+    assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+    assert cli.emulator.profiles("s") == {row[0]: {"n": row[1]} for row in rows}
+    sent = sends(cli.emulator)
+    assert all(sent[("s", key)] == 1 for key in applied)
+    assert (tmp_path / "failed.jsonl").read_text() == ""  # nothing left to re-run
+
+
+@pytest.fixture(scope="module")
+def stuck() -> Iterator[EmulatorProcess]:
+    """An emulator that answers after 30 s: requests stay in flight."""
+    with EmulatorProcess(faults=Faults(latency=30.0)) as server:
+        yield server
+
+
+@pytest.mark.parametrize(
+    ("grace", "signals"), [(0.5, 1), (30.0, 2)], ids=["grace-expires", "second-signal"]
+)
+def test_requests_still_in_flight_are_cancelled(
+    stuck: EmulatorProcess,
+    cli_for: Callable[[EmulatorProcess], Cli],
+    tmp_path: Path,
+    grace: float,
+    signals: int,
+) -> None:
+    stuck.reset()
+    cli = cli_for(stuck)
+    write_jsonl(tmp_path / "s.jsonl", [wire("s", f"k{i}", a="1") for i in range(20)])
+    job = cli.start(
+        "upsert", "s.jsonl", "--concurrency", "4", "--grace", str(grace), "--report", "r.json",
+        "--progress", "none",
+    )  # fmt: skip
+    wait_for(lambda: stuck.stats()["requests"] >= 4, what="4 requests in flight")
+    sent_at = time.monotonic()
+    for _ in range(signals):
+        job.send_signal(signal.SIGINT)
+        time.sleep(0.1)
+    out, err = job.communicate(timeout=15)
+    assert time.monotonic() - sent_at < min(grace, 2) + 3
+    assert job.returncode == 3, out + err
+    if signals == 2:
+        assert "SIGINT again: cancelling the requests in flight" in err
+    report = json.loads((tmp_path / "r.json").read_text())
+    assert report["aborted"] is True
+    assert report["counts"]["skipped"] == report["total"] == 4  # nothing more was read
+    assert {e["status"] for e in read_jsonl(tmp_path / "s.jsonl.journal")} == {"skipped"}
