@@ -111,7 +111,8 @@ class BulkRun:
     - ``on_result``: called with every result, in completion order.
     - ``sink``: a path or open file receiving every result as a JSON line.
     - ``failures``: a path or open file receiving every FAILED, REJECTED, INVALID and
-      SKIPPED record as re-runnable wire JSON (annotated with ``_result``).
+      SKIPPED record as re-runnable wire JSON (annotated with ``_result``); each line is
+      flushed at once, so a killed job loses none.
     - ``max_failures``: failed results kept in the report (the ``failures`` file keeps all).
 
     A 430 (permission), 405 (endpoint) or unrecoverable 498 aborts the run like a deadline.
@@ -149,7 +150,7 @@ class BulkRun:
         self._deadline = deadline
         self._on_result = on_result
         self._sink = LineWriter(sink) if sink is not None else None
-        self._failures = LineWriter(failures) if failures is not None else None
+        self._failures = LineWriter(failures, flush_each=True) if failures is not None else None
         self._builder = ReportBuilder(max_failures)
         self._stop = StopSignal()
         self._abort: str | None = None

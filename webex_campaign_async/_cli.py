@@ -483,7 +483,11 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="NAME",
         help=f"environment variable holding the API key (default: {API_KEY_ENV})",
     )
-    up.add_argument("--allow-insecure-http", action="store_true", help=argparse.SUPPRESS)
+    up.add_argument(
+        "--allow-insecure-http",
+        action="store_true",
+        help="allow a plain http:// base URL that is not loopback (the key travels unencrypted)",
+    )
     up.add_argument("--dry-run", action="store_true", help="validate and estimate, send nothing")
     up.add_argument("--grace", type=_positive_float, default=10.0, help=argparse.SUPPRESS)
     add_job_arguments(up)

@@ -121,7 +121,8 @@ def _check_url(base_url: str, path: str, allow_insecure_http: bool) -> URL:
     if url.scheme == "http" and not allow_insecure_http and not _is_loopback(url.host):
         raise ConfigurationError(
             f"refusing plain http to {url.host!r}: the token would travel unencrypted. Use "
-            "https, or pass allow_insecure_http=True if you really mean it"
+            "https, or allow it explicitly (allow_insecure_http=True, or "
+            "--allow-insecure-http on the command line)"
         )
     return url.with_path(url.path.rstrip("/") + "/" + path.lstrip("/"))
 

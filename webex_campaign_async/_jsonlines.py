@@ -56,20 +56,27 @@ def failure_line(result: RecordResult, annotations: Mapping[str, Any] | None = N
 
 
 class LineWriter:
-    """Appends byte lines to a path (opened and closed here) or to a caller's open file."""
+    """Appends byte lines to a path (opened and closed here) or to a caller's open file.
 
-    def __init__(self, target: Target, *, append: bool = False) -> None:
+    ``flush_each``: hand every line to the OS at once, so a killed process loses none
+    (for files that must survive a crash; failures are rare, so it costs little there).
+    """
+
+    def __init__(self, target: Target, *, append: bool = False, flush_each: bool = False) -> None:
         self._owned = isinstance(target, (str, os.PathLike))
         if isinstance(target, (str, os.PathLike)):
             self._file: IO[Any] = open(target, "ab" if append else "wb")  # noqa: SIM115
         else:
             self._file = target
         self._text = isinstance(self._file, io.TextIOBase)
+        self._flush_each = flush_each
         self.lines = 0
 
     def write(self, line: bytes) -> None:
         self._file.write(line.decode() if self._text else line)
         self.lines += 1
+        if self._flush_each:
+            self._file.flush()
 
     def flush(self) -> None:
         self._file.flush()

@@ -49,7 +49,8 @@ class Stats:
     - ``throttled``: 429 answers (token bucket and storms); ``applied``: requests that created
       or updated at least one profile; ``profiles_written``: the sum of their update-counts.
     - ``faults``: injected faults by kind (`Fault` values); ``fault_log``: the latest ones.
-    - ``requests_per_key``: authenticated upsert requests per (profile-name, key).
+    - ``requests_per_key``: authenticated upsert requests per (profile-name, key), the
+      ones answered 429 included (they count before the token bucket is asked).
     - ``max_per_second``/``max_per_100ms``: the most requests in any sliding window.
     """
 
