@@ -161,11 +161,24 @@ async def test_throttled_error_when_429_persists(api: aioresponses, clock: FakeC
             headers={"Retry-After": "1"},
             payload={"code": 429, "description": "Too many"},
         )
-    async with make_client(clock, rate=1e6) as client:
+    policy = RetryPolicy(attempts=2, throttled_attempts=4, jitter=False)
+    async with make_client(clock, rate=1e6, retry=policy) as client:
         with pytest.raises(ThrottledError) as info:
             await client.upsert(PROFILE)
     assert info.value.retry_after == 1.0
-    assert info.value.attempts == 4
+    assert info.value.attempts == 4  # 429s have their own budget, beyond attempts=2
+    assert len(calls(api)) == 4
+
+
+async def test_429s_do_not_use_up_the_error_budget(api: aioresponses, clock: FakeClock) -> None:
+    for _ in range(6):
+        api.post(URL_, status=429, payload={"code": 429, "description": "Too many"})
+    api.post(URL_, status=500, payload={"code": "500", "description": "Internal server error"})
+    api.post(URL_, payload=APPLIED)
+    policy = RetryPolicy(attempts=2, jitter=False, initial=0.01)
+    async with make_client(clock, rate=1e6, retry=policy) as client:
+        result = await client.upsert(PROFILE)
+    assert result.attempts == 8
 
 
 async def test_498_refreshes_the_token_once_and_retries(

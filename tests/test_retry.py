@@ -52,11 +52,37 @@ def test_delay(
 
 @pytest.mark.parametrize(
     "kwargs",
-    [{"attempts": 0}, {"attempts": 1.5}, {"initial": 0}, {"maximum": -1}, {"multiplier": 0.5}],
+    [
+        {"attempts": 0},
+        {"attempts": 1.5},
+        {"throttled_attempts": 0},
+        {"initial": 0},
+        {"maximum": -1},
+        {"multiplier": 0.5},
+    ],
 )
 def test_invalid_policies_are_refused(kwargs: dict[str, float]) -> None:
     with pytest.raises(ValueError, match=next(iter(kwargs))):
         RetryPolicy(**kwargs)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("attempts", "throttled", "expected"),
+    [
+        (4, 0, 0.5),  # 4 errors of 5 allowed: one more
+        (5, 0, None),  # 5 errors: done
+        (5, 1, 0.5),  # 4 errors and one 429: one more error allowed
+        (19, 19, 0.5),  # 19 answers 429: one more allowed
+        (20, 20, None),  # 20 answers 429: done
+        (25, 20, None),
+    ],
+)
+def test_429s_have_their_own_budget(attempts: int, throttled: int, expected: float | None) -> None:
+    policy = RetryPolicy(
+        attempts=5, throttled_attempts=20, jitter=False, maximum=0.5, deadline=None
+    )
+    delay = policy.delay(attempts, elapsed=0, retry_after=None, random=0.5, throttled=throttled)
+    assert delay == expected
 
 
 def test_never() -> None:

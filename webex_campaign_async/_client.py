@@ -339,6 +339,7 @@ class CampaignClient:
         throttle = self.throttle
         started = self._now()
         attempts = 0
+        throttled = 0
         refreshed = False
         ambiguous = False
         error: WebexCampaignError | None = None
@@ -384,6 +385,7 @@ class CampaignClient:
                     note = _AMBIGUOUS_NOTE if ambiguous and verdict is Verdict.NOT_APPLIED else ""
                     return _result(index, record, final, outcome, attempts, latency, note), error
                 if verdict is Verdict.THROTTLED:
+                    throttled += 1
                     self.throttled_answers += 1
                     throttle.throttled(sent_at, outcome.retry_after)
             assert error is not None
@@ -394,6 +396,7 @@ class CampaignClient:
                 elapsed=self._now() - started,
                 retry_after=retry_after,
                 random=self._random(),
+                throttled=throttled,
             )
             if delay is None:
                 return RecordResult(

@@ -23,7 +23,11 @@ class RetryPolicy:
     Only transient failures are retried: 429, 499, 5xx, timeouts and dropped connections
     (and 498 once, after a token refresh). Permanent errors and update-count 0 never are.
 
-    - ``attempts``: requests per record at most, the first one included (1 = no retries).
+    - ``attempts``: requests per record at most, the first one included (1 = no retries);
+      429 answers do not use it up.
+    - ``throttled_attempts``: 429 answers a record may get before it fails. A 429 says "come
+      back later", and the throttle slows the whole client down meanwhile, so a storm of them
+      is waited out (within the ``deadline``) rather than failing records.
     - ``initial``, ``multiplier``, ``maximum``: the n-th retry waits up to
       ``min(maximum, initial * multiplier ** (n - 1))`` seconds...
     - ``jitter``: ...times a uniform random factor in [0, 1) ("full jitter"), so that
@@ -34,6 +38,7 @@ class RetryPolicy:
     """
 
     attempts: int = attrs.field(default=5)
+    throttled_attempts: int = attrs.field(default=20)
     initial: float = attrs.field(default=0.5, validator=_positive)
     maximum: float = attrs.field(default=30.0, validator=_positive)
     multiplier: float = attrs.field(default=2.0)
@@ -41,9 +46,10 @@ class RetryPolicy:
     deadline: float | None = 300.0
 
     @attempts.validator
-    def _check_attempts(self, _: attrs.Attribute[int], value: int) -> None:
-        if not isinstance(value, int) or value < 1:
-            raise ValueError(f"attempts must be an int >= 1, got {value!r}")
+    @throttled_attempts.validator
+    def _check_attempts(self, attribute: attrs.Attribute[int], value: int) -> None:
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            raise ValueError(f"{attribute.name} must be an int >= 1, got {value!r}")
 
     @multiplier.validator
     def _check_multiplier(self, _: attrs.Attribute[float], value: float) -> None:
@@ -53,7 +59,7 @@ class RetryPolicy:
     @classmethod
     def never(cls) -> RetryPolicy:
         """One attempt, no retries."""
-        return cls(attempts=1)
+        return cls(attempts=1, throttled_attempts=1)
 
     def backoff(self, retry: int, random: float) -> float:
         """The wait before the ``retry``-th retry (1-based), before any ``Retry-After``."""
@@ -61,14 +67,21 @@ class RetryPolicy:
         return cap * random if self.jitter else cap
 
     def delay(
-        self, attempts: int, *, elapsed: float, retry_after: float | None, random: float
+        self,
+        attempts: int,
+        *,
+        elapsed: float,
+        retry_after: float | None,
+        random: float,
+        throttled: int = 0,
     ) -> float | None:
         """Seconds to wait after ``attempts`` failed attempts, or ``None`` to give up.
 
+        ``throttled`` of the attempts were answered 429 (the last one included, if it was),
         ``elapsed`` is the time since the first attempt started, ``random`` a number in
         [0, 1) for the jitter, ``retry_after`` the API's ``Retry-After`` if it sent one.
         """
-        if attempts >= self.attempts:
+        if attempts - throttled >= self.attempts or throttled >= self.throttled_attempts:
             return None
         wait = retry_after if retry_after is not None else self.backoff(attempts, random)
         if self.deadline is not None and elapsed + wait > self.deadline:
