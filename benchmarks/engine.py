@@ -226,10 +226,18 @@ SCENARIOS: dict[str, Callable[[float], dict[str, Any]]] = {
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("scenarios", nargs="*", choices=[*SCENARIOS, []], default=list(SCENARIOS))
+    parser.add_argument(
+        "scenarios",
+        nargs="*",
+        metavar="SCENARIO",
+        help=f"some of {', '.join(SCENARIOS)} (default: all)",
+    )
     parser.add_argument("--seconds", type=float, default=10.0, help="length of each run")
     parser.add_argument("--json", help="also write the figures to this file")
     args = parser.parse_args(argv)
+    unknown = set(args.scenarios) - set(SCENARIOS)
+    if unknown:
+        parser.error(f"unknown scenario(s): {', '.join(sorted(unknown))}")
     results: dict[str, Any] = {
         "machine": {
             "python": platform.python_version(),
