@@ -519,32 +519,39 @@ def job_options(args: argparse.Namespace) -> JobOptions:
             upsert=args.upsert or UpsertMode.CREATE_OR_UPDATE,
             update_link=args.update_link,
         )
-    journal = None if args.no_journal else (args.journal or f"{args.input}.journal")
-    if args.resume and journal is None:
-        raise UsageError("--resume needs a journal")
     return JobOptions(
-        input=args.input,
         format=fmt,
         csv=csv_options,
         profile_name=args.profile_name,
         upsert=args.upsert,
         update_link=args.update_link,
-        rate=args.rate,
-        burst=args.burst,
-        concurrency=args.concurrency,
-        attempts=args.attempts,
-        timeout=args.timeout,
-        deadline=args.deadline,
-        journal=journal,
-        resume=args.resume,
-        failures=args.failures,
-        report=args.report,
-        progress=args.progress,
-        progress_interval=args.progress_interval,
         grace=args.grace,
         upsert_path=args.upsert_path,
         allow_insecure_http=args.allow_insecure_http,
+        **job_arguments(args, args.input),
     )
+
+
+def job_arguments(args: argparse.Namespace, path: str) -> dict[str, Any]:
+    """The `JobOptions` fields of the options `add_job_arguments` defines, for input ``path``."""
+    journal = None if args.no_journal else (args.journal or f"{path}.journal")
+    if args.resume and journal is None:
+        raise UsageError("--resume needs a journal")
+    return {
+        "input": path,
+        "rate": args.rate,
+        "burst": args.burst,
+        "concurrency": args.concurrency,
+        "attempts": args.attempts,
+        "timeout": args.timeout,
+        "deadline": args.deadline,
+        "journal": journal,
+        "resume": args.resume,
+        "failures": args.failures,
+        "report": args.report,
+        "progress": args.progress,
+        "progress_interval": args.progress_interval,
+    }
 
 
 def _check_outputs(options: JobOptions) -> None:

@@ -15,7 +15,7 @@ import random
 import sys
 import tempfile
 
-from ._cli import JobOptions, run_job
+from ._cli import JobOptions, job_arguments, run_job
 from ._readers import CsvOptions
 from .emulator import Emulator, EmulatorConfig, Faults, Storm
 
@@ -97,23 +97,16 @@ async def _demo(args: argparse.Namespace) -> int:
         "about 1.5 % of requests, and sends 429 with Retry-After: 1 from second 4 to 5.5",
         file=sys.stderr,
     )
-    journal = None if args.no_journal else (args.journal or f"{sample}.journal")
+    settings = job_arguments(args, sample)
     options = JobOptions(
-        input=sample,
         format="csv",
         csv=CsvOptions("customers", key_column="customer_id"),
-        rate=rate,
-        burst=args.burst,
-        concurrency=args.concurrency,
-        attempts=args.attempts,
-        timeout=args.timeout,
-        deadline=args.deadline,
-        journal=journal,
-        resume=args.resume,
-        failures=args.failures or os.path.join(directory, "failures.jsonl"),
-        report=args.report or os.path.join(directory, "report.json"),
-        progress=args.progress,
-        progress_interval=args.progress_interval,
+        **{
+            **settings,
+            "rate": rate,
+            "failures": args.failures or os.path.join(directory, "failures.jsonl"),
+            "report": args.report or os.path.join(directory, "report.json"),
+        },
     )
     async with Emulator(demo_config(rate)) as emulator:
         code = await run_job(
