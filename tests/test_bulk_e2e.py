@@ -260,3 +260,55 @@ async def test_real_sockets_permission_failure() -> None:
         assert report.total == 200
         assert emulator.stats.requests <= 8
         assert report.skipped == 200 - emulator.stats.requests
+
+
+def test_single_upserts_and_a_bulk_run_share_one_throttle() -> None:
+    """200 coroutines awaiting upsert() while a bulk run goes on: one rate for all of them."""
+    core = EmulatorCore(EmulatorConfig(faults=Faults(seed=2, latency=0.005)))
+
+    async def main() -> tuple[Any, list[Any]]:
+        transport = EmulatorTransport(core)
+        async with CampaignClient(
+            "http://127.0.0.1",
+            api_key=core.api_key,
+            transport=transport,
+            rate=RateLimit(200, burst=10),
+            max_concurrency=32,
+        ) as client:
+            singles = [
+                client.upsert(ProfileUpsert(LIST, key=f"s{i}", attributes={"i": i}))
+                for i in range(200)
+            ]
+            bulk = client.bulk_upsert(
+                ProfileUpsert(LIST, key=f"b{i}", attributes={"i": i}) for i in range(400)
+            )
+            *results, report = await asyncio.gather(*singles, bulk)
+            return report, results
+
+    report, results = run_virtual(main())
+    assert report.applied == 400
+    assert all(r.ok for r in results)
+    assert core.store.count(LIST) == 600
+    assert core.stats.max_per_second <= 200 + 10
+    assert core.stats.max_per_100ms <= 20 + 10
+
+
+def test_stream_without_async_with_and_empty_input() -> None:
+    core = EmulatorCore(EmulatorConfig())
+
+    async def main() -> tuple[list[RecordResult], Any, Any]:
+        transport = EmulatorTransport(core)
+        async with CampaignClient(
+            "http://127.0.0.1", api_key=core.api_key, transport=transport
+        ) as client:
+            run = client.stream_upsert(
+                ProfileUpsert(LIST, key=f"k{i}", attributes={"i": i}) for i in range(50)
+            )
+            seen = [result async for result in run]
+            empty = await client.bulk_upsert([])
+            return seen, run.report(), empty
+
+    seen, report, empty = run_virtual(main())
+    assert len(seen) == report.total == report.applied == 50
+    assert not report.aborted
+    assert (empty.total, empty.ok, empty.aborted) == (0, True, False)
