@@ -6,6 +6,8 @@ import json
 import re
 from pathlib import Path
 
+import pytest
+
 from .conftest import FORBIDDEN_KEY, LINKED_LIST, Cli, summary_counts, wire, write_jsonl
 
 PROGRESS = re.compile(
@@ -65,6 +67,7 @@ def test_summary_progress_lines_and_report(cli: Cli, tmp_path: Path) -> None:
 
 
 def test_progress_bar_on_request(cli: Cli, tmp_path: Path) -> None:
+    pytest.importorskip("tqdm", reason="the bar comes with the cli extra")
     write_jsonl(tmp_path / "in.jsonl", [wire("p", f"k{i}", a="1") for i in range(50)])
     done = cli.run("upsert", "in.jsonl", "--progress", "bar")
     assert done.returncode == 0, done.stdout + done.stderr
