@@ -65,6 +65,27 @@ def test_unlimited_learns_its_ceiling_from_the_first_storm() -> None:
     assert control.rate == 200
 
 
+def test_a_learned_ceiling_gives_way_to_unlimited_again() -> None:
+    control = RateControl(RateLimit(None, decrease=0.5, recovery=0.25, quiet=2))
+    control.on_throttled(now=0.0, sent_at=0.0, observed=4)
+    assert (control.ceiling, control.rate) == (4, 2)
+    rates = []
+    for now in (2.0, 3.0, 4.0, 5.0, 6.0):
+        control.on_tick(now)
+        rates.append(control.rate)
+    assert rates == [3, 4, None, None, None]  # back at the learned 4/s, then unlimited
+    assert control.ceiling is None
+    assert not control.adapting
+
+
+def test_a_configured_ceiling_stays() -> None:
+    control = RateControl(RateLimit(10, decrease=0.5, recovery=0.5, quiet=1))
+    control.on_throttled(now=0.0, sent_at=0.0, observed=10)
+    for now in (1.0, 2.0, 3.0, 10.0):
+        control.on_tick(now)
+    assert (control.rate, control.ceiling) == (10, 10)
+
+
 def test_set_ceiling_at_runtime() -> None:
     control = RateControl(RateLimit(100))
     assert control.set_ceiling(250)

@@ -29,6 +29,7 @@ SAMPLES = Path(__file__).parent / "samples"
 NOW = 1_767_225_600.0  # 2026-01-01T00:00:00Z
 
 V = Verdict
+SUPERSCRIPT_TWO = '{"code": "\u00b2", "description": "x"}'.encode()  # "2".isdigit() is true
 
 # (sample file or literal body, HTTP status, headers, verdict, code, update-count, error type)
 TABLE = [
@@ -69,6 +70,19 @@ TABLE = [
     (b'{"code": "498"}', 200, {}, V.TOKEN_EXPIRED, 498, None, TokenExpiredError),
     (b'{"code": "ABC", "description": "odd"}', 200, {}, V.REJECTED, None, None, RejectedError),
     (b"[1, 2]", 200, {}, V.RETRY, None, None, ServerError),
+    # a null code is no code
+    (b'{"update-count": 1, "code": null}', 200, {}, V.APPLIED, None, 1, None),
+    # unknown codes: a 200 makes them business errors, otherwise the status speaks
+    (b'{"code": 401, "description": "no"}', 401, {}, V.FATAL, 401, None, PermissionDeniedError),
+    (b'{"code": "403", "description": "no"}', 403, {}, V.FATAL, 403, None, PermissionDeniedError),
+    (b'{"code": 404, "description": "no"}', 404, {}, V.FATAL, 404, None, EndpointError),
+    (b'{"code": 408, "description": "slow"}', 408, {}, V.RETRY, 408, None, ServerError),
+    (b'{"code": 9999, "description": "?"}', 400, {}, V.REJECTED, 9999, None, RejectedError),
+    (b'{"code": "ABC", "description": "odd"}', 503, {}, V.RETRY, None, None, ServerError),
+    # codes that look like numbers but are not
+    (SUPERSCRIPT_TWO, 200, {}, V.REJECTED, None, None, RejectedError),
+    (b'{"code": "--5", "description": "x"}', 200, {}, V.REJECTED, None, None, RejectedError),
+    (b'{"code": "1" , "description": null}', 200, {}, V.REJECTED, 1, None, RejectedError),
     (b'{"update-count": "many"}', 200, {}, V.RETRY, None, None, ServerError),
 ]
 
@@ -118,6 +132,11 @@ def test_not_applied_says_what_the_vendor_warns() -> None:
     outcome = classify(200, {}, body_of("200-update-count-0.json"), now=NOW)
     assert "update-count 0" in outcome.description
     assert outcome.transaction_id == "5a4b3c2d-1e0f-4a9b-8c7d-6e5f4a3b2c1d"
+
+
+def test_a_null_description_is_not_the_text_none() -> None:
+    outcome = classify(200, {}, b'{"code": "1010", "description": null}', now=NOW)
+    assert outcome.description == "API code 1010"
 
 
 def test_business_error_keeps_the_vendor_description() -> None:

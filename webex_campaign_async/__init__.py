@@ -37,6 +37,7 @@ from .exceptions import (
     ServerError,
     ThrottledError,
     TokenExpiredError,
+    TokenProviderError,
     TransportError,
     WebexCampaignError,
 )
@@ -73,6 +74,7 @@ __all__ = [
     "Throttle",
     "ThrottledError",
     "TokenExpiredError",
+    "TokenProviderError",
     "Transport",
     "TransportError",
     "UpdateLink",

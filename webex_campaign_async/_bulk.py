@@ -1,7 +1,7 @@
 """The bulk engine: a fixed pool of workers over a lazy input, one result per record.
 
 `BulkRun` is the primitive (an async iterator of `RecordResult` in completion order);
-`run_to_report` is the thin fold behind ``client.bulk_upsert``. Memory does not grow with
+``client.bulk_upsert`` is a thin fold over it. Memory does not grow with
 the number of records: no task or future per record, a bounded result queue, and a report
 that keeps aggregates (plus failures up to a bound).
 """
@@ -21,17 +21,19 @@ from ._models import ProfileUpsert
 from ._report import FAILURE_STATUSES, BulkReport, ReportBuilder
 from ._results import RecordResult, RecordStatus
 from .exceptions import (
+    ConfigurationError,
     EndpointError,
     InvalidRecordError,
     PermissionDeniedError,
     TokenExpiredError,
+    TokenProviderError,
     WebexCampaignError,
 )
 
 if TYPE_CHECKING:
     from ._client import CampaignClient
 
-__all__ = ["BulkRun", "RecordInput", "run_to_report"]
+__all__ = ["BulkRun", "RecordInput"]
 
 logger = logging.getLogger("webex_campaign_async")
 
@@ -51,6 +53,8 @@ def _abort_reason(error: WebexCampaignError) -> str | None:
         return f"the API refused the endpoint; check base_url and upsert_path ({error})"
     if isinstance(error, TokenExpiredError):
         return f"the token expired and no fresh one was accepted ({error})"
+    if isinstance(error, TokenProviderError):
+        return str(error)
     return None
 
 
@@ -64,7 +68,7 @@ def _key_of(raw: object) -> str | None:
 
 
 def _check_record(index: int, raw: object) -> ProfileUpsert | RecordResult:
-    """The validated record, or its INVALID result."""
+    """The validated record, or its INVALID result (whatever went wrong validating it)."""
     if isinstance(raw, InvalidRecordError):  # a reader could not make a record of its input
         return RecordResult(
             index, RecordStatus.INVALID, raw.key, message=str(raw), source=raw.source
@@ -77,7 +81,23 @@ def _check_record(index: int, raw: object) -> ProfileUpsert | RecordResult:
         return as_profile(raw)
     except InvalidRecordError as exc:
         error = exc.for_record(index, _key_of(raw))
-        return RecordResult(index, RecordStatus.INVALID, error.key, message=str(error), source=raw)
+    except Exception as exc:  # a mapping that misbehaves, a number too big for str(): invalid
+        error = InvalidRecordError("", f"{type(exc).__name__}: {exc}", index=index)
+    return RecordResult(index, RecordStatus.INVALID, error.key, message=str(error), source=raw)
+
+
+def _unsent(
+    index: int,
+    raw: object,
+    status: RecordStatus,
+    message: str,
+    record: ProfileUpsert | None = None,
+) -> RecordResult:
+    """The result of a record the run read but did not (or could not) finish."""
+    if record is None and isinstance(raw, ProfileUpsert):
+        record = raw
+    key = record.target if record is not None else _key_of(raw)
+    return RecordResult(index, status, key, message=message, record=record, source=raw)
 
 
 def _prepare(index: int, raw: object) -> tuple[ProfileUpsert, bytes] | RecordResult:
@@ -96,6 +116,11 @@ def _prepare(index: int, raw: object) -> tuple[ProfileUpsert, bytes] | RecordRes
             record=checked,
             source=raw,
         )
+
+
+def _drained(queue: asyncio.Queue[RecordResult | None]) -> Iterator[RecordResult | None]:
+    while not queue.empty():
+        yield queue.get_nowait()
 
 
 class BulkRun:
@@ -134,10 +159,14 @@ class BulkRun:
         failures: Target | None = None,
         max_failures: int = 1000,
     ) -> None:
-        if concurrency is not None and concurrency < 1:
-            raise ValueError(f"concurrency must be >= 1, got {concurrency!r}")
+        if concurrency is not None and (
+            not isinstance(concurrency, int) or isinstance(concurrency, bool) or concurrency < 1
+        ):
+            raise ConfigurationError(f"concurrency must be an int >= 1, got {concurrency!r}")
         if deadline is not None and not deadline > 0:
-            raise ValueError(f"deadline must be > 0, got {deadline!r}")
+            raise ConfigurationError(f"deadline must be > 0 seconds, got {deadline!r}")
+        if not isinstance(max_failures, int) or max_failures < 0:
+            raise ConfigurationError(f"max_failures must be an int >= 0, got {max_failures!r}")
         self._client = client
         self._sync_input: Iterator[Any] | None = None
         self._async_input: AsyncIterator[Any] | None = None
@@ -149,11 +178,14 @@ class BulkRun:
         self._workers_wanted = concurrency or client.max_concurrency
         self._deadline = deadline
         self._on_result = on_result
-        self._sink = LineWriter(sink) if sink is not None else None
-        self._failures = LineWriter(failures, flush_each=True) if failures is not None else None
+        self._targets = (sink, failures)
+        self._sink: LineWriter | None = None
+        self._failures: LineWriter | None = None
         self._builder = ReportBuilder(max_failures)
         self._stop = StopSignal()
-        self._abort: str | None = None
+        self._reason: str | None = None  # why the run ended early (abort, stop, cancel)
+        self._drain = False  # aborted: read the rest of the input and report it SKIPPED
+        self._closing = False
         self._queue: asyncio.Queue[RecordResult | None] | None = None
         self._workers: list[asyncio.Task[None]] = []
         self._live = 0
@@ -185,8 +217,17 @@ class BulkRun:
     ) -> None:
         await self.aclose()
 
-    def __aiter__(self) -> BulkRun:
-        return self
+    def __aiter__(self) -> AsyncIterator[RecordResult]:
+        return self._results()
+
+    async def _results(self) -> AsyncIterator[RecordResult]:
+        """Each result as it ends; leaving the loop early closes the run."""
+        self._start()
+        try:
+            while (result := await self._next()) is not None:
+                yield result
+        finally:
+            await self.aclose()
 
     def _counters(self) -> tuple[int, int, int]:
         client = self._client
@@ -203,6 +244,13 @@ class BulkRun:
         self._started_at = self._client._now()
         self._baseline = self._counters()
         self._queue = asyncio.Queue(maxsize=self._workers_wanted)
+        sink, failures = self._targets
+        # Paths are written as PATH.partial and renamed at the end, so an input read from
+        # the same path (a failures file run again) is not emptied before it is read.
+        if sink is not None:
+            self._sink = LineWriter(sink, partial=True)
+        if failures is not None:
+            self._failures = LineWriter(failures, partial=True, flush_each=True)
         if self._deadline is not None:
             self._deadline_timer = loop.call_later(
                 self._deadline, self._abort_run, f"deadline of {self._deadline:g} s passed"
@@ -223,40 +271,38 @@ class BulkRun:
         return self._stop.reason is not None
 
     def _abort_run(self, reason: str) -> None:
-        if self._abort is None and self._stop.reason is None:
-            self._abort = reason
+        if self._stop.reason is None:
+            self._reason = reason
+            self._drain = True
             logger.warning("bulk run aborted: %s", reason)
         self._stop.set(reason)
 
     async def aclose(self) -> None:
-        """End the run now: cancel what is in flight and account for every record read."""
-        if self._ended_at is not None or self._queue is None:
+        """End the run now: cancel what is in flight and account for every record read.
+
+        The records in flight end SKIPPED (or with the result they already had); the results
+        not yet consumed are folded into the report and the files, so the counts add up.
+        """
+        if self._queue is None or self._ended_at is not None or self._closing:
             return
+        self._closing = True
         self._stop.set(_CANCELLED)
         for task in self._workers:
             task.cancel()
-        await asyncio.gather(*self._workers, return_exceptions=True)
-        while not self._queue.empty():
-            item = self._queue.get_nowait()
-            if item is not None:
-                self._fold(item)
-        for entry in self._inflight.values():
-            if isinstance(entry, RecordResult):
-                self._fold(entry)
-            else:
-                index, raw = entry
-                self._fold(
-                    RecordResult(
-                        index,
-                        RecordStatus.SKIPPED,
-                        _key_of(raw),
-                        message="run cancelled before this record's request ended",
-                        record=raw if isinstance(raw, ProfileUpsert) else None,
-                        source=raw,
-                    )
-                )
-        self._inflight.clear()
-        self._finish(self._abort or _CANCELLED)
+        try:
+            await asyncio.gather(*self._workers, return_exceptions=True)
+        finally:  # also when cancelled again while waiting: account for every record read
+            ended = [item for item in _drained(self._queue) if item is not None]
+            for entry in self._inflight.values():
+                if isinstance(entry, RecordResult):
+                    ended.append(entry)
+                else:
+                    message = "the run was cancelled before this record's request ended"
+                    ended.append(_unsent(*entry, RecordStatus.SKIPPED, message))
+            self._inflight.clear()
+            for result in ended:
+                self._fold(result, quiet=True)
+            self._finish(self._reason or _CANCELLED)
 
     # --- input -----------------------------------------------------------------------------
 
@@ -280,8 +326,8 @@ class BulkRun:
         if self._async_input is None:
             return self._pull_sync()
         async with self._pull_lock:  # an async iterator cannot be shared unguarded
-            if self._exhausted:
-                return None
+            if self._exhausted or (self._stop.reason is not None and not self._drain):
+                return None  # stopped while waiting for the lock: read nothing more
             try:
                 raw = await anext(self._async_input)
             except StopAsyncIteration:
@@ -315,42 +361,36 @@ class BulkRun:
             if item is None:
                 break
             self._inflight[worker] = item
-            prepared = _prepare(*item)
-            if isinstance(prepared, RecordResult):
-                result = prepared
-            else:
-                try:
-                    result, error = await send(prepared[0], prepared[1], item[0], stop)
-                except Exception as exc:  # the token provider failed, or a bug: still one result
-                    result = self._crashed(*item, exc)
+            try:
+                prepared = _prepare(*item)
+                if isinstance(prepared, RecordResult):
+                    result = prepared
                 else:
+                    result, error = await send(prepared[0], prepared[1], item[0], stop)
                     if error is not None and result.status is RecordStatus.FAILED:
                         reason = _abort_reason(error)
                         if reason is not None:
                             self._abort_run(reason)
+            except Exception as exc:  # a bug, surely: the record still gets its one result
+                result = self._crashed(*item, exc)
             self._inflight[worker] = result  # ended: if cancelled now, this is what counts
             await queue.put(result)
             del self._inflight[worker]
         await queue.put(None)  # this worker is done (not reached when cancelled)
 
     def _crashed(self, index: int, raw: Any, exc: Exception) -> RecordResult:
-        logger.error("record %d could not be sent", index, exc_info=exc)
-        self._abort_run(f"sending failed: {exc!r}")
-        return RecordResult(
-            index,
-            RecordStatus.FAILED,
-            _key_of(raw),
-            message=repr(exc),
-            record=raw if isinstance(raw, ProfileUpsert) else None,
-            source=raw,
-        )
+        """An unexpected error: end the record FAILED and stop the run (no repr: no secrets)."""
+        text = self._client._credentials.redact(f"{type(exc).__name__}: {exc}")
+        logger.error("record %d could not be sent: %s", index, text)
+        self._abort_run(f"sending failed unexpectedly: {text}")
+        return _unsent(index, raw, RecordStatus.FAILED, text)
 
     # --- results ---------------------------------------------------------------------------
 
-    async def __anext__(self) -> RecordResult:
+    async def _next(self) -> RecordResult | None:
+        """The next result to end, None once every record read has one."""
         if self._ended_at is not None:
-            raise StopAsyncIteration
-        self._start()
+            return None
         queue = self._queue
         assert queue is not None
         while self._live:
@@ -360,43 +400,50 @@ class BulkRun:
                 continue
             self._fold(item)
             return item
-        if self._abort is not None:  # account for the rest of the input, sending nothing
+        if self._drain:  # aborted: account for the rest of the input, sending nothing
             pulled = await self._pull()
             if pulled is not None:
                 index, raw = pulled
-                result = _check_record(index, raw)
-                if isinstance(result, ProfileUpsert):
-                    result = RecordResult(
-                        index,
-                        RecordStatus.SKIPPED,
-                        result.target,
-                        message=f"not sent: {self._abort}",
-                        record=result,
-                        source=raw,
-                    )
+                checked = _check_record(index, raw)
+                result = (
+                    _unsent(index, raw, RecordStatus.SKIPPED, f"not sent: {self._reason}", checked)
+                    if isinstance(checked, ProfileUpsert)
+                    else checked
+                )
                 self._fold(result)
                 return result
-        self._finish(self._abort or self._stop.reason)
+        self._finish(self._reason or self._stop.reason)
         if self._input_error is not None:
             raise self._input_error
-        raise StopAsyncIteration
+        return None
 
-    def _fold(self, result: RecordResult) -> None:
+    def _fold(self, result: RecordResult, *, quiet: bool = False) -> None:
+        """Count ``result``, write it to the files, tell ``on_result``.
+
+        ``quiet``: a callback that raises is logged, not raised (while closing the run,
+        every record must still be counted).
+        """
         self._builder.add(result)
         if self._sink is not None:
             self._sink.write(result_line(result))
         if self._failures is not None and result.status in FAILURE_STATUSES:
             self._failures.write(failure_line(result))
         if self._on_result is not None:
-            self._on_result(result)
+            if not quiet:
+                self._on_result(result)
+                return
+            try:
+                self._on_result(result)
+            except Exception:
+                logger.exception("on_result raised for record %d", result.index)
 
     def _finish(self, reason: str | None) -> None:
         if self._ended_at is not None:
             return
         self._ended_at = self._client._now()
         self._final = self._counters()
-        if reason is not None and self._abort is None:
-            self._abort = reason
+        if self._reason is None:
+            self._reason = reason
         if self._deadline_timer is not None:
             self._deadline_timer.cancel()
         for writer in (self._sink, self._failures):
@@ -420,17 +467,5 @@ class BulkRun:
             throttled=final[0] - base[0],
             rate_changes=final[1] - base[1],
             token_refreshes=final[2] - base[2],
-            abort_reason=self._abort,
+            abort_reason=self._reason,
         )
-
-
-async def run_to_report(
-    client: CampaignClient,
-    records: Iterable[RecordInput] | AsyncIterable[RecordInput],
-    **options: Any,
-) -> BulkReport:
-    """Run a bulk upsert to its end and return its report (the fold over `BulkRun`)."""
-    async with BulkRun(client, records, **options) as run:
-        async for _ in run:
-            pass
-    return run.report()

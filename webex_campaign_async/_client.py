@@ -9,7 +9,7 @@ import random
 import time
 from collections.abc import AsyncIterable, Awaitable, Callable, Iterable, Mapping
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from yarl import URL
 
@@ -22,8 +22,8 @@ from ._sansio import Outcome, Verdict, classify, request_headers
 from ._throttle import AdaptiveThrottle, Throttle
 from ._transport import AiohttpTransport, Transport
 from .exceptions import (
-    AuthError,
     ConfigurationError,
+    TokenProviderError,
     TransportError,
     WebexCampaignError,
 )
@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     import aiohttp
 
     from ._bulk import BulkRun, RecordInput
+    from ._jsonlines import Target
     from ._report import BulkReport
 
 __all__ = ["DEFAULT_UPSERT_PATH", "CampaignClient", "StopSignal", "as_profile"]
@@ -44,6 +45,7 @@ logger = logging.getLogger("webex_campaign_async")
 DEFAULT_UPSERT_PATH = "/campaignapi/resources/v3/profiles/update"
 
 TokenProvider = Callable[[], Awaitable[str]]
+_T = TypeVar("_T")
 
 _AMBIGUOUS_NOTE = (
     "; an earlier attempt lost its connection after sending, so it may be that attempt "
@@ -54,7 +56,16 @@ _AMBIGUOUS_NOTE = (
 class _Credentials:
     """The current bearer token; one shared refresh when the API says it expired."""
 
-    __slots__ = ("_generation", "_headers", "_lock", "_provider", "_secret", "refreshes")
+    __slots__ = (
+        "_calls",
+        "_failure",
+        "_generation",
+        "_headers",
+        "_lock",
+        "_provider",
+        "_secret",
+        "refreshes",
+    )
 
     def __init__(self, api_key: str | None, provider: TokenProvider | None) -> None:
         if (api_key is None) == (provider is None):
@@ -66,6 +77,8 @@ class _Credentials:
         self._headers = request_headers(api_key) if api_key is not None else None
         self._generation = 0
         self._lock: asyncio.Lock | None = None
+        self._calls = 0  # provider calls finished
+        self._failure: tuple[int, str] | None = None  # (call number, message) of the last failure
         #: Tokens fetched from the provider after the first one.
         self.refreshes = 0
 
@@ -87,18 +100,34 @@ class _Credentials:
         return self._headers
 
     async def refresh(self, seen_generation: int) -> None:
-        """Ask the provider for a new token, once for all callers that saw the old one."""
+        """Ask the provider for a new token, once for all callers that saw the old one.
+
+        Raises `TokenProviderError` when the provider fails; every caller that was waiting
+        for that call gets it too (the provider is not asked once per caller), and a later
+        caller asks again.
+        """
         if self._provider is None:
             return
         if self._lock is None:
             self._lock = asyncio.Lock()
+        ticket = self._calls  # calls finished when we came: one failing after that is ours too
         async with self._lock:
             if seen_generation != self._generation:
                 return  # someone refreshed while we waited
+            if self._failure is not None and self._failure[0] > ticket:
+                raise TokenProviderError(self._failure[1])  # the call we waited for failed
             first = self._headers is None
-            token = await self._provider()
+            try:
+                token = await self._provider()
+            except Exception as exc:
+                self._calls += 1
+                message = f"the token provider failed: {type(exc).__name__}: {exc}"
+                self._failure = (self._calls, self.redact(message))
+                raise TokenProviderError(self._failure[1]) from exc
+            self._calls += 1
             if not isinstance(token, str) or not token.strip():
-                raise AuthError("the token provider returned an empty token", attempts=0)
+                self._failure = (self._calls, "the token provider returned no token")
+                raise TokenProviderError(self._failure[1])
             self._secret = token
             self._headers = request_headers(token)
             self._generation += 1
@@ -205,6 +234,8 @@ class CampaignClient:
         elif rate is not None:
             raise ConfigurationError("give a rate or a throttle, not both")
         self.throttle: Throttle = throttle
+        # a throttle that can say "no wait now" spares the stop-aware wait its task
+        self._throttle_ready: Callable[[], bool] = getattr(throttle, "ready", lambda: False)
         self._session = session
         self._transport = transport
         self._ssl_context = ssl_context
@@ -300,24 +331,69 @@ class CampaignClient:
     # --- many records ------------------------------------------------------------------
 
     def stream_upsert(
-        self, records: Iterable[RecordInput] | AsyncIterable[RecordInput], **options: Any
+        self,
+        records: Iterable[RecordInput] | AsyncIterable[RecordInput],
+        *,
+        concurrency: int | None = None,
+        deadline: float | None = None,
+        on_result: Callable[[RecordResult], object] | None = None,
+        sink: Target | None = None,
+        failures: Target | None = None,
+        max_failures: int = 1000,
     ) -> BulkRun:
         """Upsert many records; iterate the returned `BulkRun` for results as they end.
 
-        See `BulkRun` for the options. ``async with client.stream_upsert(records) as run:
-        async for result in run: ...``; ``run.report()`` folds what was seen so far.
+        ``async with client.stream_upsert(records) as run: async for result in run: ...``;
+        ``run.report()`` folds what has ended so far. The options are `BulkRun`'s.
         """
         from ._bulk import BulkRun
 
-        return BulkRun(self, records, **options)
+        return BulkRun(
+            self,
+            records,
+            concurrency=concurrency,
+            deadline=deadline,
+            on_result=on_result,
+            sink=sink,
+            failures=failures,
+            max_failures=max_failures,
+        )
 
     async def bulk_upsert(
-        self, records: Iterable[RecordInput] | AsyncIterable[RecordInput], **options: Any
+        self,
+        records: Iterable[RecordInput] | AsyncIterable[RecordInput],
+        *,
+        concurrency: int | None = None,
+        deadline: float | None = None,
+        on_result: Callable[[RecordResult], object] | None = None,
+        sink: Target | None = None,
+        failures: Target | None = None,
+        max_failures: int = 1000,
     ) -> BulkReport:
-        """Upsert many records and return the `BulkReport`; see `BulkRun` for the options."""
-        from ._bulk import run_to_report
+        """Upsert many records and return the `BulkReport` (a fold over `stream_upsert`).
 
-        return await run_to_report(self, records, **options)
+        - ``concurrency``: worker tasks (default: ``max_concurrency``).
+        - ``deadline``: seconds for the whole run; then nothing more is sent and the records
+          not sent end SKIPPED (`RetryPolicy.deadline` is per record).
+        - ``on_result``: called with every `RecordResult`, in completion order.
+        - ``sink``: a path or open file for every result as a JSON line.
+        - ``failures``: a path or open file for every FAILED, REJECTED, INVALID and SKIPPED
+          record as re-runnable wire JSON with its error.
+        - ``max_failures``: failed results kept in the report itself.
+        """
+        run = self.stream_upsert(
+            records,
+            concurrency=concurrency,
+            deadline=deadline,
+            on_result=on_result,
+            sink=sink,
+            failures=failures,
+            max_failures=max_failures,
+        )
+        async with run:
+            async for _ in run:
+                pass
+        return run.report()
 
     async def _send(
         self,
@@ -337,7 +413,8 @@ class CampaignClient:
         assert slots is not None
         credentials = self._credentials
         throttle = self.throttle
-        started = self._now()
+        ready = self._throttle_ready
+        started = 0.0
         attempts = 0
         throttled = 0
         refreshed = False
@@ -345,17 +422,28 @@ class CampaignClient:
         error: WebexCampaignError | None = None
         while True:
             async with slots:
-                sent_at = await throttle.acquire()
+                if stop is None or ready():
+                    sent_at: float | None = await throttle.acquire()
+                else:  # the throttle may make us wait: a stop must cut that short
+                    sent_at = await stop.until(throttle.acquire())
                 if stop is not None and stop.reason is not None:
                     return _stopped(index, record, stop.reason, attempts, error), error
+                assert sent_at is not None
                 headers = credentials.headers
                 if headers is None:
-                    await credentials.refresh(credentials.generation)
+                    try:
+                        await credentials.refresh(credentials.generation)
+                    except TokenProviderError as exc:
+                        if stop is not None and stop.reason is not None:  # the run stopped for it
+                            return _stopped(index, record, stop.reason, attempts, error), exc
+                        return _unsent_failure(index, record, exc, attempts), exc
                     headers = credentials.headers
                     assert headers is not None
                 generation = credentials.generation
                 attempts += 1
                 t0 = self._now()
+                if attempts == 1:
+                    started = t0  # the retry deadline counts from the first send
                 try:
                     response = await transport.send(self._url, headers, body, self.timeout)
                 except TransportError as exc:
@@ -368,6 +456,8 @@ class CampaignClient:
                     outcome = classify(
                         response.status, response.headers, response.body, now=time.time()
                     )
+            paused = False
+            retry_after = None
             if outcome is not None:
                 verdict = outcome.verdict
                 if verdict is Verdict.APPLIED:
@@ -379,7 +469,10 @@ class CampaignClient:
                 final = _FINAL.get(verdict)
                 if verdict is Verdict.TOKEN_EXPIRED and not refreshed and credentials.can_refresh:
                     refreshed = True
-                    await credentials.refresh(generation)
+                    try:
+                        await credentials.refresh(generation)
+                    except TokenProviderError as exc:
+                        return _unsent_failure(index, record, exc, attempts), exc
                     continue
                 if final is not None:
                     note = _AMBIGUOUS_NOTE if ambiguous and verdict is Verdict.NOT_APPLIED else ""
@@ -387,10 +480,11 @@ class CampaignClient:
                 if verdict is Verdict.THROTTLED:
                     throttled += 1
                     self.throttled_answers += 1
-                    throttle.throttled(sent_at, outcome.retry_after)
+                    if outcome.retry_after is not None:  # honoured up to the policy's maximum
+                        retry_after = min(outcome.retry_after, self.retry.maximum)
+                    paused = throttle.throttled(sent_at, retry_after)
             assert error is not None
             error.attempts = attempts
-            retry_after = outcome.retry_after if outcome is not None else None
             delay = self.retry.delay(
                 attempts,
                 elapsed=self._now() - started,
@@ -412,11 +506,12 @@ class CampaignClient:
                 ), error
             if stop is not None and stop.reason is not None:
                 return _stopped(index, record, stop.reason, attempts, error), error
-            if retry_after is None and delay > 0:  # a Retry-After is waited out in the throttle
+            if delay > 0 and not (retry_after is not None and paused):
+                # (a Retry-After the throttle pauses every sender for is waited out there)
                 if stop is None:
                     await self._sleep(delay)
                 else:
-                    await stop.sleep(delay, self._sleep)
+                    await stop.until(self._sleep(delay))
 
 
 #: Verdicts that end a record at once (the rest are retried).
@@ -444,19 +539,37 @@ class StopSignal:
             if self._event is not None:
                 self._event.set()
 
-    async def sleep(self, seconds: float, sleep: Callable[[float], Awaitable[object]]) -> None:
-        """``await sleep(seconds)``, returning early once the signal is set."""
+    async def until(self, awaitable: Awaitable[_T]) -> _T | None:
+        """``await awaitable``, or None as soon as the signal is set (it is then cancelled)."""
+        task = asyncio.ensure_future(awaitable)
         if self.reason is not None:
-            return
+            task.cancel()
+            return None
         if self._event is None:
             self._event = asyncio.Event()
-        sleeper = asyncio.ensure_future(sleep(seconds))
         stopper = asyncio.ensure_future(self._event.wait())
         try:
-            await asyncio.wait((sleeper, stopper), return_when=asyncio.FIRST_COMPLETED)
+            await asyncio.wait((task, stopper), return_when=asyncio.FIRST_COMPLETED)
         finally:
-            sleeper.cancel()
             stopper.cancel()
+            if not task.done():
+                task.cancel()
+        return task.result() if task.done() and not task.cancelled() else None
+
+
+def _unsent_failure(
+    index: int, record: ProfileUpsert, error: WebexCampaignError, attempts: int
+) -> RecordResult:
+    """FAILED without an answer to read (the token provider failed)."""
+    error.attempts = attempts
+    return RecordResult(
+        index,
+        RecordStatus.FAILED,
+        record.target,
+        message=str(error),
+        attempts=attempts,
+        record=record,
+    )
 
 
 def _stopped(
@@ -503,7 +616,7 @@ def _result(
     return RecordResult(
         index,
         status,
-        record.key if record.key is not None else record.target,
+        record.target,
         update_count=outcome.update_count,
         transaction_id=outcome.transaction_id,
         code=outcome.code,

@@ -13,10 +13,9 @@ from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 import cattrs
-from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
+from cattrs.gen import make_dict_unstructure_fn, override
 
 from ._models import (
-    MAX_EXPARAM,
     Attribute,
     Condition,
     ErrorBody,
@@ -35,6 +34,7 @@ __all__ = [
     "converter",
     "dumps",
     "encode_profile",
+    "error_from_wire",
     "loads",
     "profile_from_wire",
     "profile_to_wire",
@@ -140,10 +140,20 @@ def response_from_wire(obj: Mapping[str, Any]) -> UpsertResponse:
 
 
 converter.register_structure_hook(UpsertResponse, lambda obj, _: response_from_wire(obj))
-converter.register_structure_hook(
-    ErrorBody,
-    make_dict_structure_fn(ErrorBody, converter, transaction_id=override(rename="transaction-id")),
-)
+
+
+def error_from_wire(obj: Mapping[str, Any]) -> ErrorBody:
+    """A failure body as a typed value; the code as sent (number or string), as text."""
+    description = obj.get("description")
+    transaction_id = obj.get("transaction-id")
+    return ErrorBody(
+        str(obj["code"]),
+        "" if description is None else str(description),
+        None if transaction_id is None else str(transaction_id),
+    )
+
+
+converter.register_structure_hook(ErrorBody, lambda obj, _: error_from_wire(obj))
 converter.register_unstructure_hook(
     UpsertResponse,
     make_dict_unstructure_fn(
@@ -279,13 +289,8 @@ def profile_from_wire(obj: object) -> ProfileUpsert:
     upsert = _enum(UpsertMode, body, "upsert", "") or UpsertMode.CREATE_OR_UPDATE
     update_link = _enum(UpdateLink, body, "update-link", "")
     exparam = body.get("exparam")
-    if exparam is not None:
-        if not isinstance(exparam, Mapping):
-            raise InvalidRecordError("exparam", f"expected an object, not {_json_type(exparam)}")
-        if len(exparam) > MAX_EXPARAM:
-            raise InvalidRecordError(
-                "exparam", f"at most {MAX_EXPARAM} entries, got {len(exparam)}"
-            )
+    if exparam is not None and not isinstance(exparam, Mapping):
+        raise InvalidRecordError("exparam", f"expected an object, not {_json_type(exparam)}")
     try:
         return ProfileUpsert(
             profile_name,  # type: ignore[arg-type]  # checked by _string(required=True)

@@ -60,12 +60,27 @@ class LineWriter:
 
     ``flush_each``: hand every line to the OS at once, so a killed process loses none
     (for files that must survive a crash; failures are rare, so it costs little there).
+    ``partial``: write a path as ``PATH.partial`` and rename it to ``PATH`` on `close`, so a
+    file being read (the input of the same run) is not emptied first; after a crash the
+    lines are in ``PATH.partial``.
     """
 
-    def __init__(self, target: Target, *, append: bool = False, flush_each: bool = False) -> None:
+    def __init__(
+        self,
+        target: Target,
+        *,
+        append: bool = False,
+        flush_each: bool = False,
+        partial: bool = False,
+    ) -> None:
         self._owned = isinstance(target, (str, os.PathLike))
+        self._rename: tuple[str, str] | None = None
         if isinstance(target, (str, os.PathLike)):
-            self._file: IO[Any] = open(target, "ab" if append else "wb")  # noqa: SIM115
+            path = os.fspath(target)
+            if partial and not append:
+                self._rename = (path + ".partial", path)
+                path = self._rename[0]
+            self._file: IO[Any] = open(path, "ab" if append else "wb")  # noqa: SIM115
         else:
             self._file = target
         self._text = isinstance(self._file, io.TextIOBase)
@@ -82,7 +97,10 @@ class LineWriter:
         self._file.flush()
 
     def close(self) -> None:
-        if self._owned:
-            self._file.close()
-        else:
+        if not self._owned:
             self._file.flush()
+            return
+        if not self._file.closed:
+            self._file.close()
+            if self._rename is not None:
+                os.replace(*self._rename)

@@ -75,24 +75,37 @@ class LogicalOp(_WireEnum):
     OR = "or"
 
 
-def check_scalar(value: object, field: str) -> None:
-    """Raise `InvalidRecordError` unless *value* is a JSON scalar the API accepts."""
+def check_scalar(value: object, field: str) -> Scalar:
+    """``value`` as a plain JSON scalar, or raise `InvalidRecordError` naming ``field``.
+
+    Subclasses (a numpy float, an IntEnum, a str enum) come back as the plain type, which
+    every JSON encoder takes.
+    """
     kind = type(value)
     if kind is str or kind is bool:
-        return
-    if kind is int or (isinstance(value, int) and not isinstance(value, bool)):
-        if not _INT_MIN <= value <= _INT_MAX:  # type: ignore[operator]
+        return value  # type: ignore[return-value]
+    if isinstance(value, bool):
+        return bool(value)
+    if isinstance(value, int):
+        if not _INT_MIN <= value <= _INT_MAX:
             raise InvalidRecordError(field, "integer out of the 64-bit range: send it as a string")
-        return
+        return value if kind is int else int(value)
     if isinstance(value, float):
         if not math.isfinite(value):
             raise InvalidRecordError(field, f"value must be a finite number, not {value!r}")
-        return
+        return value if kind is float else float(value)
     if isinstance(value, str):
-        return
+        return str.__str__(value)
     raise InvalidRecordError(
         field, f"value must be a str, int, float or bool, not {type(value).__name__}"
     )
+
+
+def _plain_val(instance: Attribute | Condition) -> None:
+    """Check ``instance.val``; store the plain scalar if it was a subclass."""
+    plain = check_scalar(instance.val, "val")
+    if plain is not instance.val:
+        object.__setattr__(instance, "val", plain)
 
 
 def _check_name_or_id(name: str | None, id: str | None, *, allow_empty: bool) -> None:
@@ -149,7 +162,7 @@ class Attribute:
         if type(name) is not str or self.id is not None or not name or name.isspace():
             _check_name_or_id(name, self.id, allow_empty=False)
         if type(self.val) is not str:
-            check_scalar(self.val, "val")
+            _plain_val(self)
 
     @property
     def label(self) -> str:
@@ -173,7 +186,7 @@ class Condition:
 
     def __attrs_post_init__(self) -> None:
         _check_name_or_id(self.name, self.id, allow_empty=True)
-        check_scalar(self.val, "val")
+        _plain_val(self)
 
 
 AttributesInput = Mapping[str, Scalar] | Iterable[Attribute]
@@ -226,14 +239,25 @@ def _to_exparam(value: Mapping[str, Scalar] | None) -> Mapping[str, Scalar] | No
         return None
     if not isinstance(value, Mapping):
         raise InvalidRecordError("exparam", f"expected a mapping, not {type(value).__name__}")
-    return MappingProxyType(dict(value))
+    if len(value) > MAX_EXPARAM:
+        raise InvalidRecordError("exparam", f"at most {MAX_EXPARAM} entries, got {len(value)}")
+    plain: dict[str, Scalar] = {}
+    for name, val in value.items():
+        if not isinstance(name, str) or not name:
+            raise InvalidRecordError("exparam", "names must be non-empty strings")
+        plain[name] = check_scalar(val, f"exparam[{name!r}]")
+    return MappingProxyType(plain)
 
 
 def _to_key(value: str | int | None) -> str | None:
-    if value is None or isinstance(value, str):
+    if value is None or type(value) is str:
         return value
+    if isinstance(value, str):
+        return str.__str__(value)
     if isinstance(value, int) and not isinstance(value, bool):
-        return str(value)
+        if not _INT_MIN <= value <= _INT_MAX:
+            raise InvalidRecordError("key", "integer out of the 64-bit range: send it as a string")
+        return str(int(value))
     raise InvalidRecordError("key", f"key must be a str, not {type(value).__name__}")
 
 
@@ -261,9 +285,7 @@ class ProfileUpsert:
 
     def __attrs_post_init__(self) -> None:
         name = self.profile_name
-        if (type(name) is not str or not name or name.isspace()) and (
-            not isinstance(name, str) or not name.strip()
-        ):
+        if not isinstance(name, str) or not name.strip():
             raise InvalidRecordError("profile_name", "must be a non-empty string")
         if self.key is None and not self.filter:
             raise InvalidRecordError("key", "give a key or a non-empty filter")
@@ -273,15 +295,6 @@ class ProfileUpsert:
             raise InvalidRecordError("key", "must not be empty")
         if not self.attributes:
             raise InvalidRecordError("attributes", "at least one attribute is required")
-        if self.exparam is not None:
-            if len(self.exparam) > MAX_EXPARAM:
-                raise InvalidRecordError(
-                    "exparam", f"at most {MAX_EXPARAM} entries, got {len(self.exparam)}"
-                )
-            for name, val in self.exparam.items():
-                if not isinstance(name, str) or not name:
-                    raise InvalidRecordError("exparam", "names must be non-empty strings")
-                check_scalar(val, f"exparam[{name!r}]")
 
     @property
     def target(self) -> str:

@@ -12,6 +12,8 @@ import math
 
 import attrs
 
+from .exceptions import ConfigurationError
+
 __all__ = ["RateControl", "RateLimit"]
 
 
@@ -42,17 +44,17 @@ class RateLimit:
 
     def __attrs_post_init__(self) -> None:
         if self.rate is not None and not (self.rate > 0 and math.isfinite(self.rate)):
-            raise ValueError(f"rate must be a positive number or None, got {self.rate!r}")
+            raise ConfigurationError(f"rate must be a positive number or None, got {self.rate!r}")
         if self.burst is not None and self.burst < 1:
-            raise ValueError(f"burst must be >= 1, got {self.burst!r}")
+            raise ConfigurationError(f"burst must be >= 1, got {self.burst!r}")
         if not 0 < self.decrease < 1:
-            raise ValueError(f"decrease must be between 0 and 1, got {self.decrease!r}")
+            raise ConfigurationError(f"decrease must be between 0 and 1, got {self.decrease!r}")
         if not 0 < self.recovery <= 1:
-            raise ValueError(f"recovery must be in (0, 1], got {self.recovery!r}")
+            raise ConfigurationError(f"recovery must be in (0, 1], got {self.recovery!r}")
         if self.floor is not None and not self.floor > 0:
-            raise ValueError(f"floor must be > 0, got {self.floor!r}")
+            raise ConfigurationError(f"floor must be > 0, got {self.floor!r}")
         if not self.cooldown >= 0:
-            raise ValueError(f"cooldown must be >= 0, got {self.cooldown!r}")
+            raise ConfigurationError(f"cooldown must be >= 0, got {self.cooldown!r}")
 
     def burst_for(self, rate: float) -> int:
         """The bucket size used at ``rate``."""
@@ -105,15 +107,31 @@ class RateControl:
         self._recovered_at = now
         return self._set(new)
 
+    @property
+    def adapting(self) -> bool:
+        """True while `on_tick` may change the rate (below the ceiling, or a learned one)."""
+        return self.rate is not None and (
+            self.limit.rate is None or self.ceiling is None or self.rate < self.ceiling
+        )
+
     def on_tick(self, now: float) -> bool:
-        """Additive recovery toward the ceiling; returns True when the rate changed."""
-        if self.rate is None or self.ceiling is None or self.rate >= self.ceiling:
+        """Additive recovery toward the ceiling; returns True when the rate changed.
+
+        A ceiling learned from 429s (``rate=None``) lasts until the rate is back at it with
+        still no 429 one step later: then the throttle is unlimited again, as configured.
+        """
+        if self.rate is None or self.ceiling is None:
             return False
         if now - self._throttled_at < self.limit.quiet:
             return False
         if now - self._recovered_at < _RECOVERY_INTERVAL:
             return False
         self._recovered_at = now
+        if self.rate >= self.ceiling:
+            if self.limit.rate is None:
+                self.ceiling = None
+                return self._set(None)
+            return False
         return self._set(min(self.ceiling, self.rate + self.limit.recovery * self.ceiling))
 
     def set_ceiling(self, rate: float | None) -> bool:

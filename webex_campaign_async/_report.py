@@ -104,26 +104,32 @@ class BulkReport:
 
     @property
     def applied(self) -> int:
+        """Records APPLIED."""
         return self.counts[RecordStatus.APPLIED]
 
     @property
     def not_applied(self) -> int:
+        """Records NOT_APPLIED (HTTP 200, update-count 0)."""
         return self.counts[RecordStatus.NOT_APPLIED]
 
     @property
     def rejected(self) -> int:
+        """Records REJECTED by a permanent API error."""
         return self.counts[RecordStatus.REJECTED]
 
     @property
     def invalid(self) -> int:
+        """Records INVALID locally, never sent."""
         return self.counts[RecordStatus.INVALID]
 
     @property
     def failed(self) -> int:
+        """Records FAILED after retries (or a run-stopping error)."""
         return self.counts[RecordStatus.FAILED]
 
     @property
     def skipped(self) -> int:
+        """Records SKIPPED because the run stopped."""
         return self.counts[RecordStatus.SKIPPED]
 
     @property

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import attrs
 
+from .exceptions import ConfigurationError
+
 __all__ = ["RetryPolicy"]
 
 
 def _positive(_: object, attribute: attrs.Attribute[float], value: float) -> None:
     if not value > 0:
-        raise ValueError(f"{attribute.name} must be > 0, got {value!r}")
+        raise ConfigurationError(f"{attribute.name} must be > 0, got {value!r}")
 
 
 @attrs.frozen
@@ -34,7 +36,9 @@ class RetryPolicy:
       many clients that failed together do not retry together.
     - ``deadline``: seconds from the first attempt after which no retry starts (``None``:
       no deadline). A wait that would end past the deadline gives up at once instead.
-    - A ``Retry-After`` sent by the API replaces the computed backoff.
+    - A ``Retry-After`` sent by the API replaces the computed backoff (honoured up to
+      ``maximum``: a server asking for a day does not freeze the client for a day).
+    - ``deadline`` is per record; a bulk run's own ``deadline=`` bounds the whole run.
     """
 
     attempts: int = attrs.field(default=5)
@@ -49,12 +53,12 @@ class RetryPolicy:
     @throttled_attempts.validator
     def _check_attempts(self, attribute: attrs.Attribute[int], value: int) -> None:
         if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-            raise ValueError(f"{attribute.name} must be an int >= 1, got {value!r}")
+            raise ConfigurationError(f"{attribute.name} must be an int >= 1, got {value!r}")
 
     @multiplier.validator
     def _check_multiplier(self, _: attrs.Attribute[float], value: float) -> None:
         if not value >= 1:
-            raise ValueError(f"multiplier must be >= 1, got {value!r}")
+            raise ConfigurationError(f"multiplier must be >= 1, got {value!r}")
 
     @classmethod
     def never(cls) -> RetryPolicy:

@@ -164,30 +164,38 @@ def _parse_body(body: bytes) -> dict[str, Any] | None:
     return parsed if type(parsed) is dict else None
 
 
+_INTEGER = re.compile(r"[+-]?[0-9]{1,9}")
+
+
 def _int_or_none(value: object) -> int | None:
     if isinstance(value, bool):
         return None
     if isinstance(value, int):
         return value
-    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+    if isinstance(value, str) and _INTEGER.fullmatch(value.strip()):
         return int(value)
     return None
 
 
+#: What the codes of the vendor's failure table mean, whatever the HTTP status.
+_CODE_VERDICTS: Mapping[int, Verdict] = {
+    430: Verdict.FATAL,
+    498: Verdict.TOKEN_EXPIRED,
+    429: Verdict.THROTTLED,
+    405: Verdict.FATAL,
+    499: Verdict.RETRY,
+    500: Verdict.RETRY,
+    **dict.fromkeys(PERMANENT_CODES, Verdict.REJECTED),
+}
+
+
 def _by_code(code: int, status: int) -> Verdict:
-    if code == 430:
-        return Verdict.FATAL
-    if code == 498:
-        return Verdict.TOKEN_EXPIRED
-    if code == 429:
-        return Verdict.THROTTLED
-    if code == 405:
-        return Verdict.FATAL
-    if code in PERMANENT_CODES:
-        return Verdict.REJECTED
-    if code == 499 or 500 <= code <= 599 or status >= 500:
-        return Verdict.RETRY
-    return Verdict.REJECTED
+    verdict = _CODE_VERDICTS.get(code)
+    if verdict is not None:
+        return verdict
+    if 200 <= status < 300:
+        return Verdict.REJECTED  # an unknown error code inside a 200: a business error
+    return _by_status(status)  # an unknown code: the HTTP status says more
 
 
 def _by_status(status: int) -> Verdict:
@@ -215,7 +223,7 @@ _STATUS_TEXT = {
 def classify(status: int, headers: Mapping[str, str], body: bytes, *, now: float) -> Outcome:
     """Classify one HTTP answer. ``now`` (POSIX time) resolves an HTTP-date ``Retry-After``."""
     parsed = _parse_body(body)
-    if parsed is not None and 200 <= status < 300 and "code" not in parsed:
+    if parsed is not None and 200 <= status < 300 and parsed.get("code") is None:
         try:
             success = response_from_wire(parsed)
         except KeyError:
@@ -243,9 +251,10 @@ def classify(status: int, headers: Mapping[str, str], body: bytes, *, now: float
     if parsed is not None and parsed.get("code") is not None:
         error = converter.structure(parsed, ErrorBody)
         code = _int_or_none(error.code)
-        verdict = _by_code(code, status) if code is not None else _by_status(status)
-        if verdict is Verdict.RETRY and 200 <= status < 300:
-            verdict = Verdict.REJECTED  # an unknown error code inside a 200: not transient
+        if code is not None:
+            verdict = _by_code(code, status)
+        else:  # a code that is not a number: unknown, like any other
+            verdict = Verdict.REJECTED if 200 <= status < 300 else _by_status(status)
         description = error.description or f"API code {error.code}"
         return Outcome(
             verdict,

@@ -17,6 +17,7 @@ from typing import Protocol, runtime_checkable
 from aiolimiter import AsyncLimiter
 
 from ._ratecontrol import RateControl, RateLimit
+from .exceptions import ConfigurationError
 
 __all__ = ["AdaptiveThrottle", "Throttle"]
 
@@ -28,8 +29,12 @@ class Throttle(Protocol):
     async def acquire(self) -> float:
         """Wait for a send slot; return the time of the send (the throttle's clock)."""
 
-    def throttled(self, sent_at: float, retry_after: float | None) -> None:
-        """Report a 429 to a request sent at ``sent_at``, with the API's Retry-After if any."""
+    def throttled(self, sent_at: float, retry_after: float | None) -> bool:
+        """Report a 429 to a request sent at ``sent_at``, with the API's Retry-After if any.
+
+        Return True when `acquire` will make every sender wait ``retry_after`` out (the
+        client then does not wait on its own as well).
+        """
 
     @property
     def rate(self) -> float | None:
@@ -96,7 +101,7 @@ class AdaptiveThrottle:
 
     def set_rate(self, rate: float | None) -> None:
         if rate is not None and not (rate > 0 and math.isfinite(rate)):
-            raise ValueError(f"rate must be a positive number or None, got {rate!r}")
+            raise ConfigurationError(f"rate must be a positive number or None, got {rate!r}")
         if self._control.set_ceiling(rate):
             self._build(prefill=True)
 
@@ -118,7 +123,7 @@ class AdaptiveThrottle:
         if self._paused_until > now:
             await self._wait_pause()
             now = self._now()
-        if self._control.rate != self._control.ceiling and self._control.on_tick(now):
+        if self._control.adapting and self._control.on_tick(now):
             self._build(prefill=True)
         limiter = self._limiter
         if limiter is not None:
@@ -158,7 +163,14 @@ class AdaptiveThrottle:
         current = self._window_count / max(now - self._window_start, 0.25)
         return max(self._recent_rate, current, 1.0)
 
-    def throttled(self, sent_at: float, retry_after: float | None) -> None:
+    def ready(self) -> bool:
+        """True when `acquire` would return without waiting now."""
+        if self._paused_until > self._now():
+            return False
+        limiter = self._limiter
+        return limiter is None or (not self._prefill and limiter.has_capacity())
+
+    def throttled(self, sent_at: float, retry_after: float | None) -> bool:
         now = self._now()
         if self._control.on_throttled(now, sent_at, self._observed_rate(now)):
             self._build(prefill=True)
@@ -170,3 +182,4 @@ class AdaptiveThrottle:
                 self._paused_until = until
                 # resume spread over up to 10% of the pause (at most 1 s), not all at once
                 self._spread = min(1.0, 0.1 * retry_after)
+        return retry_after is not None

@@ -88,13 +88,17 @@ class AiohttpTransport:
                 headers=headers,
                 timeout=self._timeout(timeout),
                 allow_redirects=False,
+                raise_for_status=False,  # also on a borrowed session: the body says more
             ) as response:
                 payload = await response.read()
                 return Response(response.status, response.headers, payload)
         except (asyncio.TimeoutError, TimeoutError):
             raise RequestTimeoutError(f"no response within {timeout} s") from None
-        except (aiohttp.ClientConnectionError, aiohttp.ClientPayloadError, OSError) as exc:
-            raise TransportError(_describe(exc)) from exc
+        except (aiohttp.ClientError, OSError) as exc:
+            # Any other failure of aiohttp (a malformed answer, an oversized header): no
+            # answer to read. Its repr can hold the request's headers, the key among them,
+            # so neither it nor its cause travels on: only the type and a header-free text.
+            raise TransportError(_describe(exc)) from None
 
     async def aclose(self) -> None:
         if self._owned and not self._session.closed:
@@ -102,9 +106,12 @@ class AiohttpTransport:
 
 
 def _describe(exc: BaseException) -> str:
-    # aiohttp's messages name the host and the OS error, never request headers.
-    text = str(exc) or type(exc).__name__
-    return f"{type(exc).__name__}: {text}" if text != type(exc).__name__ else text
+    """``Type: message``; aiohttp's str() (unlike its repr) names the URL, never headers."""
+    name = type(exc).__name__
+    if isinstance(exc, aiohttp.ClientResponseError):
+        return f"{name}: HTTP {exc.status}, {exc.message}"
+    text = str(exc)
+    return f"{name}: {text}" if text and text != name else name
 
 
 def _user_agent() -> str:

@@ -5,6 +5,7 @@
     WebexCampaignError
     ├── ConfigurationError (ValueError)  bad client arguments; raised before anything is sent
     ├── InvalidRecordError (ValueError)  a record failed local validation; never sent
+    ├── TokenProviderError               the token provider raised or gave an empty token
     ├── TransportError                   no HTTP answer: refused, reset, dropped connection
     │   └── RequestTimeoutError          no answer within the configured timeout
     └── ApiError                         the API answered with an error
@@ -37,6 +38,7 @@ __all__ = [
     "ServerError",
     "ThrottledError",
     "TokenExpiredError",
+    "TokenProviderError",
     "TransportError",
     "WebexCampaignError",
 ]
@@ -106,6 +108,13 @@ def _rebuild_invalid(
     field: str, reason: str, index: int | None, key: str | None
 ) -> InvalidRecordError:
     return InvalidRecordError(field, reason, index=index, key=key)
+
+
+class TokenProviderError(WebexCampaignError):
+    """The ``token_provider`` raised, or returned something that is not a token.
+
+    Every request waiting for that token gets this error; the next request asks again.
+    """
 
 
 class TransportError(WebexCampaignError):

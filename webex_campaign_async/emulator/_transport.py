@@ -65,13 +65,13 @@ class EmulatorTransport:
     ) -> Response:
         """Answer one POST as the emulator would, or raise as a dropped connection would."""
         decision = self.core.handle("POST", url.path, headers, body, self._clock())
-        delay = decision.latency + decision.slow
+        delay = decision.delay
         if timeout is not None and delay > timeout:
             await self._sleep(timeout)
             raise RequestTimeoutError(f"no response within {timeout} s")
         if delay > 0:
             await self._sleep(delay)
-        if decision.drop_before or decision.drop_after:
+        if decision.dropped:
             raise TransportError("ServerDisconnectedError: the emulator dropped the connection")
         return Response(decision.status, decision.headers, decision.body)
 
