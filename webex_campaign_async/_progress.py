@@ -7,6 +7,8 @@ without it, or when stderr is not a terminal (cron, CI, a pipe), lines are print
 
 from __future__ import annotations
 
+import io
+import os
 import sys
 import time
 from collections.abc import Callable
@@ -85,11 +87,14 @@ class BarProgress:
     def __init__(self, stream: IO[str], total: int | None) -> None:
         from tqdm import tqdm
 
+        sized = _columns(stream) > 0  # a pseudo-terminal may say 0 columns: tqdm then prints none
         self._bar = tqdm(
             total=total,
             unit="rec",
             file=stream,
-            dynamic_ncols=True,
+            dynamic_ncols=sized,
+            ncols=None if sized else 100,
+            nrows=None if sized else 24,  # tqdm hides a bar below a 0-line screen
             smoothing=0.1,
             mininterval=0.2,
         )
@@ -109,6 +114,13 @@ class BarProgress:
     def close(self, snapshot: Snapshot) -> None:
         self.show(snapshot)
         self._bar.close()
+
+
+def _columns(stream: IO[str]) -> int:
+    try:
+        return os.get_terminal_size(stream.fileno()).columns
+    except (OSError, ValueError, io.UnsupportedOperation):
+        return 0
 
 
 def make_progress(
