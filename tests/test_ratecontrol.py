@@ -44,6 +44,28 @@ def test_additive_recovery_after_quiet_period(times: list[float], rates: list[fl
     assert seen == pytest.approx(rates)
 
 
+@pytest.mark.parametrize(
+    ("events", "rates"),
+    [
+        # (now, sent_at, retry_after) of each 429
+        ([(1.0, 0.9, 2.0), (1.01, 0.95, 2.0)], [100, 100]),  # told when: the pause answers
+        ([(1.0, 0.9, 2.0), (3.1, 3.05, 2.0)], [100, 70]),  # 429 again right after the pause
+        ([(1.0, 0.9, 2.0), (9.0, 8.9, 2.0)], [100, 100]),  # long after: a new, passing storm
+        ([(1.0, 0.9, None), (3.0, 2.9, 2.0)], [70, 70]),  # the told one answers no more
+    ],
+)
+def test_a_429_with_retry_after_is_answered_by_the_pause(
+    events: list[tuple[float, float, float | None]], rates: list[float]
+) -> None:
+    control = RateControl(RateLimit(100, quiet=1.0, cooldown=1.0))
+    seen = []
+    for now, sent_at, retry_after in events:
+        control.on_throttled(now=now, sent_at=sent_at, observed=100, retry_after=retry_after)
+        seen.append(control.rate)
+    assert seen == pytest.approx(rates)
+    assert control.throttled == len(events)
+
+
 def test_a_new_429_stops_recovery() -> None:
     control = RateControl(RateLimit(100, decrease=0.5, recovery=0.1, quiet=5))
     control.on_throttled(now=0.0, sent_at=0.0, observed=100)

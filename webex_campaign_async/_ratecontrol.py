@@ -2,8 +2,9 @@
 
 On 429 the rate is multiplied by ``decrease``, down to ``floor``, at most once per
 ``cooldown`` seconds and only for requests sent after the last decrease (a storm of 429s
-is one signal, not one per answer). After ``quiet`` seconds without 429 the rate grows by
-``recovery * ceiling`` every second, back to the ceiling.
+is one signal, not one per answer); a 429 with ``Retry-After`` is answered by the pause
+it asks for, unless 429s come back right after that pause. After ``quiet`` seconds without
+429 the rate grows by ``recovery * ceiling`` every second, back to the ceiling.
 """
 
 from __future__ import annotations
@@ -28,8 +29,8 @@ class RateLimit:
     - ``floor``: the rate never drops below this on 429s (default ``rate / 20``).
     - ``decrease``: factor applied to the rate on a 429 storm (default 0.7).
     - ``recovery``: fraction of the ceiling added back per second once ``quiet`` seconds
-      passed without a 429 (default 0.1 per second after 2 s: from 0.7 x back to the
-      ceiling in 5 s).
+      passed without a 429 (default 0.2 per second after 1 s: from 0.7 x back to the
+      ceiling in under 3 s).
     - ``cooldown``: seconds between two decreases (default 1: an API's throttle window is
       seconds long, so the 429s of one window are one signal).
     """
@@ -38,8 +39,8 @@ class RateLimit:
     burst: int | None = None
     floor: float | None = None
     decrease: float = 0.7
-    recovery: float = 0.1
-    quiet: float = 2.0
+    recovery: float = 0.2
+    quiet: float = 1.0
     cooldown: float = 1.0
 
     def __attrs_post_init__(self) -> None:
@@ -79,6 +80,7 @@ class RateControl:
     throttled: int = 0
     _decreased_at: float = -math.inf
     _throttled_at: float = -math.inf
+    _resume_at: float = -math.inf
     _recovered_at: float = -math.inf
 
     def __attrs_post_init__(self) -> None:
@@ -87,13 +89,23 @@ class RateControl:
         if self.rate is None:
             self.rate = self.ceiling
 
-    def on_throttled(self, now: float, sent_at: float, observed: float) -> bool:
+    def on_throttled(
+        self, now: float, sent_at: float, observed: float, retry_after: float | None = None
+    ) -> bool:
         """A 429 answered a request sent at ``sent_at``; ``observed`` is the recent send rate.
 
-        Returns True when the rate changed.
+        A 429 with ``retry_after`` says when to come back, and the throttle's shared pause is
+        the answer to it: the rate is lowered only when 429s come again for requests sent
+        after such a pause, within ``quiet`` seconds of its end (the rate, not a passing
+        storm, is then the trouble). Returns True when the rate changed.
         """
         self.throttled += 1
         self._throttled_at = now
+        if retry_after is not None:
+            resumed_at = self._resume_at
+            self._resume_at = max(resumed_at, now + retry_after)
+            if not (sent_at >= resumed_at and now - resumed_at < self.limit.quiet):
+                return False
         if sent_at <= self._decreased_at or now - self._decreased_at < self.limit.cooldown:
             return False  # the same storm: already answered by the last decrease
         if self.rate is None:  # unlimited: learn the ceiling from what the API refused

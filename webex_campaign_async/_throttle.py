@@ -172,7 +172,7 @@ class AdaptiveThrottle:
 
     def throttled(self, sent_at: float, retry_after: float | None) -> bool:
         now = self._now()
-        if self._control.on_throttled(now, sent_at, self._observed_rate(now)):
+        if self._control.on_throttled(now, sent_at, self._observed_rate(now), retry_after):
             self._build(prefill=True)
         if retry_after is not None:
             until = now + retry_after
