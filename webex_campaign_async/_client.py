@@ -11,6 +11,7 @@ from collections.abc import AsyncIterable, Awaitable, Callable, Iterable, Mappin
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
 
+import attrs
 from yarl import URL
 
 from ._convert import encode_profile, profile_from_wire
@@ -599,9 +600,7 @@ def _redacted(outcome: Outcome, credentials: _Credentials) -> Outcome:
     description = credentials.redact(outcome.description)
     if description is outcome.description:
         return outcome
-    from attrs import evolve
-
-    return evolve(outcome, description=description)
+    return attrs.evolve(outcome, description=description)
 
 
 def _result(
