@@ -126,7 +126,10 @@ def _drained(queue: asyncio.Queue[RecordResult | None]) -> Iterator[RecordResult
 class BulkRun:
     """One bulk upsert: iterate it for each record's `RecordResult` as records end.
 
-    ``async with client.stream_upsert(records) as run: async for result in run: ...``
+    ``async with client.stream_upsert(records) as run: async for result in run: ...``, or
+    ``report = await run.complete()`` to run it to the end without iterating: each result
+    then goes to ``on_result``, ``sink`` and ``failures`` straight from the worker that
+    ended it (this is what ``client.bulk_upsert`` does; it saves a hand-off per record).
 
     Options:
 
@@ -186,6 +189,8 @@ class BulkRun:
         self._reason: str | None = None  # why the run ended early (abort, stop, cancel)
         self._drain = False  # aborted: read the rest of the input and report it SKIPPED
         self._closing = False
+        self._direct = False  # complete(): workers fold their own results, no consumer
+        self._iterating = False
         self._queue: asyncio.Queue[RecordResult | None] | None = None
         self._workers: list[asyncio.Task[None]] = []
         self._live = 0
@@ -222,12 +227,44 @@ class BulkRun:
 
     async def _results(self) -> AsyncIterator[RecordResult]:
         """Each result as it ends; leaving the loop early closes the run."""
+        if self._direct:
+            raise RuntimeError("this run is already being completed; it cannot be iterated")
+        self._iterating = True
         self._start()
         try:
             while (result := await self._next()) is not None:
                 yield result
         finally:
             await self.aclose()
+
+    async def complete(self) -> BulkReport:
+        """Run to the end without iterating and return the report.
+
+        Every result goes to ``on_result``, ``sink`` and ``failures`` as its record ends. An
+        exception raised by ``on_result`` ends the run (like leaving an ``async for`` early)
+        and propagates; the report still accounts for every record read.
+        """
+        if self._iterating:
+            raise RuntimeError("this run is being iterated; it cannot also be completed")
+        self._direct = True
+        self._start()
+        try:
+            self._fold_queued()  # anything handed off before complete() was called
+            await asyncio.gather(*self._workers)
+            self._fold_queued()  # from a worker that was waiting for room in the queue
+            while await self._next() is not None:  # an aborted run: the rest of the input
+                pass
+        finally:
+            await self.aclose()
+        return self.report()
+
+    def _fold_queued(self) -> None:
+        assert self._queue is not None
+        for item in _drained(self._queue):
+            if item is None:
+                self._live -= 1
+            else:
+                self._fold(item)
 
     def _counters(self) -> tuple[int, int, int]:
         client = self._client
@@ -373,10 +410,17 @@ class BulkRun:
                             self._abort_run(reason)
             except Exception as exc:  # a bug, surely: the record still gets its one result
                 result = self._crashed(*item, exc)
-            self._inflight[worker] = result  # ended: if cancelled now, this is what counts
-            await queue.put(result)
-            del self._inflight[worker]
-        await queue.put(None)  # this worker is done (not reached when cancelled)
+            if self._direct:
+                del self._inflight[worker]
+                self._fold(result)  # may raise (on_result): the record is counted by then
+            else:
+                self._inflight[worker] = result  # ended: if cancelled now, this is what counts
+                await queue.put(result)
+                del self._inflight[worker]
+        if self._direct:
+            self._live -= 1
+        else:
+            await queue.put(None)  # this worker is done (not reached when cancelled)
 
     def _crashed(self, index: int, raw: Any, exc: Exception) -> RecordResult:
         """An unexpected error: end the record FAILED and stop the run (no repr: no secrets)."""

@@ -6,7 +6,6 @@ import asyncio
 import ipaddress
 import logging
 import random
-import time
 from collections.abc import AsyncIterable, Awaitable, Callable, Iterable, Mapping
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -19,7 +18,8 @@ from ._models import ProfileUpsert
 from ._ratecontrol import RateLimit
 from ._results import RecordResult, RecordStatus
 from ._retry import RetryPolicy
-from ._sansio import Outcome, Verdict, classify, request_headers
+from ._sansio import Outcome, Verdict, classify, read_applied, request_headers
+from ._slots import Slots
 from ._throttle import AdaptiveThrottle, Throttle
 from ._transport import AiohttpTransport, Transport
 from .exceptions import (
@@ -55,16 +55,21 @@ _AMBIGUOUS_NOTE = (
 
 
 class _Credentials:
-    """The current bearer token; one shared refresh when the API says it expired."""
+    """The current bearer token; one shared refresh when the API says it expired.
+
+    ``headers`` are the headers to send with (``None`` until the provider gave a first
+    token) and ``generation`` is bumped by every new token: plain attributes, read once
+    per request, written only by `refresh`.
+    """
 
     __slots__ = (
         "_calls",
         "_failure",
-        "_generation",
-        "_headers",
         "_lock",
         "_provider",
         "_secret",
+        "generation",
+        "headers",
         "refreshes",
     )
 
@@ -75,8 +80,10 @@ class _Credentials:
             raise ConfigurationError("api_key must be a non-empty string")
         self._provider = provider
         self._secret = api_key
-        self._headers = request_headers(api_key) if api_key is not None else None
-        self._generation = 0
+        self.headers: Mapping[str, str] | None = (
+            request_headers(api_key) if api_key is not None else None
+        )
+        self.generation = 0
         self._lock: asyncio.Lock | None = None
         self._calls = 0  # provider calls finished
         self._failure: tuple[int, str] | None = None  # (call number, message) of the last failure
@@ -89,16 +96,6 @@ class _Credentials:
     @property
     def can_refresh(self) -> bool:
         return self._provider is not None
-
-    @property
-    def generation(self) -> int:
-        """Bumped by every new token."""
-        return self._generation
-
-    @property
-    def headers(self) -> Mapping[str, str] | None:
-        """Headers to send with; ``None`` until the provider gave a first token."""
-        return self._headers
 
     async def refresh(self, seen_generation: int) -> None:
         """Ask the provider for a new token, once for all callers that saw the old one.
@@ -113,11 +110,11 @@ class _Credentials:
             self._lock = asyncio.Lock()
         ticket = self._calls  # calls finished when we came: one failing after that is ours too
         async with self._lock:
-            if seen_generation != self._generation:
+            if seen_generation != self.generation:
                 return  # someone refreshed while we waited
             if self._failure is not None and self._failure[0] > ticket:
                 raise TokenProviderError(self._failure[1])  # the call we waited for failed
-            first = self._headers is None
+            first = self.headers is None
             try:
                 token = await self._provider()
             except Exception as exc:
@@ -130,8 +127,8 @@ class _Credentials:
                 self._failure = (self._calls, "the token provider returned no token")
                 raise TokenProviderError(self._failure[1])
             self._secret = token
-            self._headers = request_headers(token)
-            self._generation += 1
+            self.headers = request_headers(token)
+            self.generation += 1
             if not first:
                 self.refreshes += 1
                 logger.info("access token refreshed")
@@ -235,12 +232,14 @@ class CampaignClient:
         elif rate is not None:
             raise ConfigurationError("give a rate or a throttle, not both")
         self.throttle: Throttle = throttle
-        # a throttle that can say "no wait now" spares the stop-aware wait its task
-        self._throttle_ready: Callable[[], bool] = getattr(throttle, "ready", lambda: False)
+        # a throttle that can admit a send without waiting spares the hot path a coroutine
+        self._try_acquire: Callable[[], float | None] = getattr(
+            throttle, "try_acquire", _never_ready
+        )
         self._session = session
         self._transport = transport
         self._ssl_context = ssl_context
-        self._slots: asyncio.Semaphore | None = None
+        self._slots: Slots | None = None
         self._closed = False
         #: 429 answers this client received.
         self.throttled_answers = 0
@@ -298,14 +297,18 @@ class CampaignClient:
                 ssl_context=self._ssl_context,
             )
         if self._slots is None:
-            self._slots = asyncio.Semaphore(self.max_concurrency)
+            self._slots = Slots(self.max_concurrency)
         return self._transport
 
-    def _now(self) -> float:
+    def _bound_clock(self) -> Callable[[], float]:
+        """The clock: the one given, else the running loop's (bound at first use)."""
         clock = self._clock
         if clock is None:
             clock = self._clock = asyncio.get_running_loop().time
-        return clock()
+        return clock
+
+    def _now(self) -> float:
+        return self._bound_clock()()
 
     # --- one record --------------------------------------------------------------------
 
@@ -391,10 +394,7 @@ class CampaignClient:
             failures=failures,
             max_failures=max_failures,
         )
-        async with run:
-            async for _ in run:
-                pass
-        return run.report()
+        return await run.complete()
 
     async def _send(
         self,
@@ -414,7 +414,8 @@ class CampaignClient:
         assert slots is not None
         credentials = self._credentials
         throttle = self.throttle
-        ready = self._throttle_ready
+        try_acquire = self._try_acquire
+        clock = self._bound_clock()
         started = 0.0
         attempts = 0
         throttled = 0
@@ -422,16 +423,20 @@ class CampaignClient:
         ambiguous = False
         error: WebexCampaignError | None = None
         while True:
-            async with slots:
-                if stop is None or ready():
-                    sent_at: float | None = await throttle.acquire()
-                else:  # the throttle may make us wait: a stop must cut that short
-                    sent_at = await stop.until(throttle.acquire())
+            if not slots.try_take():
+                await slots.take()
+            try:
+                sent_at = try_acquire()
+                if sent_at is None:
+                    if stop is None:
+                        sent_at = await throttle.acquire()
+                    else:  # the throttle may make us wait: a stop must cut that short
+                        sent_at = await stop.until(throttle.acquire())
                 if stop is not None and stop.reason is not None:
                     return _stopped(index, record, stop.reason, attempts, error), error
                 assert sent_at is not None
                 headers = credentials.headers
-                if headers is None:
+                if headers is None:  # a token provider's first token
                     try:
                         await credentials.refresh(credentials.generation)
                     except TokenProviderError as exc:
@@ -442,28 +447,42 @@ class CampaignClient:
                     assert headers is not None
                 generation = credentials.generation
                 attempts += 1
-                t0 = self._now()
+                t0 = clock()
                 if attempts == 1:
                     started = t0  # the retry deadline counts from the first send
                 try:
                     response = await transport.send(self._url, headers, body, self.timeout)
                 except TransportError as exc:
-                    latency = self._now() - t0
+                    latency = clock() - t0
                     outcome: Outcome | None = None
                     error = exc
                     ambiguous = True
                 else:
-                    latency = self._now() - t0
-                    outcome = classify(
-                        response.status, response.headers, response.body, now=time.time()
-                    )
+                    latency = clock() - t0
+                    applied = read_applied(response.status, response.body)
+                    if applied is not None:  # the usual answer, read without an Outcome
+                        return RecordResult(
+                            index,
+                            _APPLIED,
+                            record.target,
+                            applied[0],
+                            applied[1],
+                            None,
+                            response.status,
+                            "",
+                            attempts,
+                            latency,
+                            record,
+                        ), None
+                    outcome = classify(response.status, response.headers, response.body)
+            finally:
+                slots.give()
             paused = False
             retry_after = None
             if outcome is not None:
                 verdict = outcome.verdict
-                if verdict is Verdict.APPLIED:
-                    applied = RecordStatus.APPLIED
-                    return _result(index, record, applied, outcome, attempts, latency), None
+                if verdict is Verdict.APPLIED:  # a rarer form of success ("2" as a string)
+                    return _result(index, record, _APPLIED, outcome, attempts, latency), None
                 if outcome.description:
                     outcome = _redacted(outcome, credentials)
                 error = outcome.error(attempts)
@@ -488,7 +507,7 @@ class CampaignClient:
             error.attempts = attempts
             delay = self.retry.delay(
                 attempts,
-                elapsed=self._now() - started,
+                elapsed=clock() - started,
                 retry_after=retry_after,
                 random=self._random(),
                 throttled=throttled,
@@ -514,6 +533,8 @@ class CampaignClient:
                 else:
                     await stop.until(self._sleep(delay))
 
+
+_APPLIED = RecordStatus.APPLIED
 
 #: Verdicts that end a record at once (the rest are retried).
 _FINAL = {
@@ -556,6 +577,10 @@ class StopSignal:
             if not task.done():
                 task.cancel()
         return task.result() if task.done() and not task.cancelled() else None
+
+
+def _never_ready() -> float | None:
+    return None
 
 
 def _unsent_failure(
@@ -612,16 +637,16 @@ def _result(
     latency: float,
     note: str = "",
 ) -> RecordResult:
-    return RecordResult(
+    return RecordResult(  # positional: this runs once per record
         index,
         status,
         record.target,
-        update_count=outcome.update_count,
-        transaction_id=outcome.transaction_id,
-        code=outcome.code,
-        http_status=outcome.http_status,
-        message=outcome.description + note,
-        attempts=attempts,
-        latency=latency,
-        record=record,
+        outcome.update_count,
+        outcome.transaction_id,
+        outcome.code,
+        outcome.http_status,
+        outcome.description + note if note else outcome.description,
+        attempts,
+        latency,
+        record,
     )

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import enum
 import re
+import time
 from collections.abc import Mapping
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -34,6 +35,7 @@ __all__ = [
     "Verdict",
     "classify",
     "parse_retry_after",
+    "read_applied",
     "request_headers",
     "snippet",
 ]
@@ -220,10 +222,47 @@ _STATUS_TEXT = {
 }
 
 
-def classify(status: int, headers: Mapping[str, str], body: bytes, *, now: float) -> Outcome:
-    """Classify one HTTP answer. ``now`` (POSIX time) resolves an HTTP-date ``Retry-After``."""
+def read_applied(status: int, body: bytes) -> tuple[int, str | None] | None:
+    """``(update-count, transaction-id)`` of the usual APPLIED answer, else None.
+
+    The hot path of every request: a 2xx JSON object with an integer update-count >= 1,
+    no ``code`` and a string (or no) transaction-id. For None, `classify` says what the
+    answer means (it also reads the rarer forms of success, a count sent as a string).
+    """
+    if not 200 <= status < 300 or not body:
+        return None
+    try:
+        parsed = loads(body)
+    except ValueError:
+        return None
+    return _applied(parsed) if type(parsed) is dict else None
+
+
+def _applied(parsed: dict[str, Any]) -> tuple[int, str | None] | None:
+    count = parsed.get("update-count")
+    transaction_id = parsed.get("transaction-id")
+    if (
+        type(count) is int
+        and count >= 1
+        and (transaction_id is None or type(transaction_id) is str)
+        and parsed.get("code") is None
+    ):
+        return count, transaction_id
+    return None
+
+
+def classify(
+    status: int, headers: Mapping[str, str], body: bytes, *, now: float | None = None
+) -> Outcome:
+    """Classify one HTTP answer.
+
+    ``now`` (POSIX time, default the current time) resolves an HTTP-date ``Retry-After``.
+    """
     parsed = _parse_body(body)
     if parsed is not None and 200 <= status < 300 and parsed.get("code") is None:
+        applied = _applied(parsed)
+        if applied is not None:
+            return Outcome(Verdict.APPLIED, status, *applied)
         try:
             success = response_from_wire(parsed)
         except KeyError:
@@ -277,7 +316,7 @@ def classify(status: int, headers: Mapping[str, str], body: bytes, *, now: float
     )
 
 
-def _retry_after(verdict: Verdict, headers: Mapping[str, str], now: float) -> float | None:
+def _retry_after(verdict: Verdict, headers: Mapping[str, str], now: float | None) -> float | None:
     if verdict is not Verdict.THROTTLED:
         return None
-    return parse_retry_after(headers.get("Retry-After"), now)
+    return parse_retry_after(headers.get("Retry-After"), time.time() if now is None else now)

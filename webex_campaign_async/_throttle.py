@@ -163,12 +163,19 @@ class AdaptiveThrottle:
         current = self._window_count / max(now - self._window_start, 0.25)
         return max(self._recent_rate, current, 1.0)
 
-    def ready(self) -> bool:
-        """True when `acquire` would return without waiting now."""
-        if self._paused_until > self._now():
-            return False
-        limiter = self._limiter
-        return limiter is None or (not self._prefill and limiter.has_capacity())
+    def try_acquire(self) -> float | None:
+        """The time of a send that may go now without waiting, or None (then `acquire`).
+
+        Only an unlimited rate with no pause answers at once: a bucket is always waited on
+        through `acquire`, which keeps aiolimiter's order among the waiting senders.
+        """
+        if self._limiter is not None:  # (no limiter: the rate is None, nothing to adapt)
+            return None
+        now = self._now()
+        if self._paused_until > now:
+            return None
+        self._count(now)
+        return now
 
     def throttled(self, sent_at: float, retry_after: float | None) -> bool:
         now = self._now()

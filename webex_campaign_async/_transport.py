@@ -10,9 +10,10 @@ from __future__ import annotations
 import asyncio
 import ssl
 from collections.abc import Mapping
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 import aiohttp
+from aiohttp.client_proto import ResponseHandler
 from yarl import URL
 
 from ._sansio import Response
@@ -51,7 +52,7 @@ class AiohttpTransport:
     ) -> None:
         self._owned = session is None
         if session is None:
-            connector = aiohttp.TCPConnector(
+            connector = _Connector(
                 limit=max_connections,
                 limit_per_host=max_connections,
                 ttl_dns_cache=300,
@@ -103,6 +104,30 @@ class AiohttpTransport:
     async def aclose(self) -> None:
         if self._owned and not self._session.closed:
             await self._session.close()
+
+
+#: Bytes asked of the socket per read on plain-TCP connections (asyncio asks 256 KiB).
+READ_SIZE = 64 * 1024
+
+
+class _Connector(aiohttp.TCPConnector):
+    """A TCPConnector whose plain-TCP connections read at most `READ_SIZE` bytes at a time.
+
+    asyncio's selector transport allocates a fresh ``max_size`` (256 KiB) buffer for every
+    read. That is above glibc's 128 KiB mmap threshold, so each answer costs an mmap, an
+    mremap, a munmap and a page fault: on loopback (the emulator) that was the largest
+    part of the client's CPU time per request after aiohttp's own. 64 KiB comes from the
+    heap. TLS connections are not affected (asyncio reads them into a kept buffer), nor
+    are other event loops (their transports have no ``max_size``).
+    """
+
+    async def _wrap_create_connection(
+        self, *args: Any, **kwargs: Any
+    ) -> tuple[asyncio.Transport, ResponseHandler]:
+        transport, protocol = await super()._wrap_create_connection(*args, **kwargs)
+        if getattr(transport, "max_size", 0) > READ_SIZE:
+            transport.max_size = READ_SIZE  # type: ignore[attr-defined]
+        return transport, protocol
 
 
 def _describe(exc: BaseException) -> str:
