@@ -294,6 +294,43 @@ def test_cancel_halfway_accounts_for_every_record_read() -> None:
     assert Counter(r.status for r in seen)[S.SKIPPED] >= 1  # those in flight
 
 
+def test_complete_runs_to_the_end_without_iterating() -> None:
+    seen: list[RecordResult] = []
+
+    async def main() -> Any:
+        async with client_for(FakeTransport(latency=0.01)) as client:
+            run = client.stream_upsert(profiles(300), on_result=seen.append)
+            async with run:
+                await asyncio.sleep(0.05)  # the workers fill the hand-off queue and wait
+                report = await run.complete()  # what they handed off is folded too
+            assert run.finished
+            return report
+
+    report = run_virtual(main())
+    assert_accounts_for(report, seen, 300)
+    assert report.applied == 300
+
+
+def test_complete_and_iteration_exclude_each_other() -> None:
+    async def main() -> None:
+        async with client_for(FakeTransport(latency=0.01)) as client:
+            run = client.stream_upsert(profiles(50))
+            async with run:
+                async for _ in run:
+                    with pytest.raises(RuntimeError, match="iterated"):
+                        await run.complete()
+                    break
+            other = client.stream_upsert(profiles(50))
+            completing = asyncio.ensure_future(other.complete())
+            await asyncio.sleep(0)
+            with pytest.raises(RuntimeError, match="completed"):
+                async for _ in other:
+                    pass
+            assert (await completing).applied == 50
+
+    run_virtual(main())
+
+
 def test_report_of_a_cancelled_stream_adds_up() -> None:
     async def main() -> Any:
         async with client_for(FakeTransport(latency=0.01)) as client:

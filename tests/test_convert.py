@@ -17,7 +17,12 @@ from webex_campaign_async import (
     UpdateLink,
     UpsertMode,
 )
-from webex_campaign_async._convert import encode_profile, profile_from_wire, profile_to_wire
+from webex_campaign_async._convert import (
+    converter,
+    encode_profile,
+    profile_from_wire,
+    profile_to_wire,
+)
 
 SAMPLES = Path(__file__).parent / "samples"
 
@@ -125,6 +130,7 @@ def test_every_value_is_sent_as_a_json_string_like_the_vendor_example() -> None:
 def test_wire_shapes(profile: ProfileUpsert, wire: dict[str, Any]) -> None:
     assert profile_to_wire(profile) == wire
     assert list(profile_to_wire(profile)) == list(wire)  # key order too
+    assert converter.unstructure(profile) == wire  # the converter uses the same hook
     assert profile_from_wire(wire) == profile
 
 

@@ -150,7 +150,11 @@ def test_odd_inputs_are_invalid_not_fatal(raw: dict[str, Any]) -> None:
     assert (report.invalid, report.applied, report.aborted) == (1, 3, False)
 
 
-def test_a_raising_on_result_still_accounts_for_every_record_read(tmp_path: Path) -> None:
+@pytest.mark.parametrize("mode", ["iterate", "complete"])
+def test_a_raising_on_result_still_accounts_for_every_record_read(
+    tmp_path: Path, mode: str
+) -> None:
+    """Iterated, the consumer folds each result; completed, the worker that ended it does."""
     read = 0
 
     def source() -> Iterator[ProfileUpsert]:
@@ -171,6 +175,8 @@ def test_a_raising_on_result_still_accounts_for_every_record_read(tmp_path: Path
 
             async def consume() -> None:
                 async with run:
+                    if mode == "complete":
+                        await run.complete()
                     async for _ in run:
                         pass
 
@@ -180,7 +186,9 @@ def test_a_raising_on_result_still_accounts_for_every_record_read(tmp_path: Path
 
     report = run_virtual(main())
     assert report.total == read
-    assert len(sink.read_text().splitlines()) == read  # the file was closed, and is complete
+    assert sum(report.counts.values()) == read
+    lines = [json.loads(line) for line in sink.read_text().splitlines()]
+    assert sorted(line["index"] for line in lines) == list(range(read))  # each once, closed
     assert not (tmp_path / "results.jsonl.partial").exists()
 
 

@@ -21,6 +21,7 @@ from webex_campaign_async._sansio import (
     Verdict,
     classify,
     parse_retry_after,
+    read_applied,
     request_headers,
     snippet,
 )
@@ -120,6 +121,54 @@ def test_classify(
         assert exc.attempts == 2
         assert outcome.description
         assert outcome.description in str(exc)
+
+
+@pytest.mark.parametrize(("sample", "status", "headers", "verdict"), [row[:4] for row in TABLE])
+def test_read_applied_agrees_with_classify(
+    sample: str | bytes, status: int, headers: dict[str, str], verdict: Verdict
+) -> None:
+    """The hot path's reader says APPLIED only where classify does, with the same values."""
+    body = body_of(sample)
+    applied = read_applied(status, body)
+    outcome = classify(status, headers, body, now=NOW)
+    if applied is not None:
+        assert outcome.verdict is Verdict.APPLIED
+        assert applied == (outcome.update_count, outcome.transaction_id)
+    elif verdict is Verdict.APPLIED:  # the rarer forms are left to classify
+        assert sample == "200-applied-stringly.json"
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "expected"),
+    [
+        (200, b'{"update-count": 1, "transaction-id": "t"}', (1, "t")),
+        (200, b'{"update-count": 7}', (7, None)),
+        (201, b'{"update-count": 1, "transaction-id": "t"}', (1, "t")),
+        (200, b'{"update-count": 0, "transaction-id": "t"}', None),
+        (200, b'{"update-count": true, "transaction-id": "t"}', None),
+        (200, b'{"update-count": 1.0}', None),
+        (200, b'{"update-count": "1"}', None),
+        (200, b'{"update-count": 1, "transaction-id": 5}', None),
+        (200, b'{"update-count": 1, "code": 1010}', None),
+        (200, b'{"update-count": 1, "code": null}', (1, None)),
+        (200, b"[1]", None),
+        (200, b"", None),
+        (200, b"{", None),
+        (429, b'{"update-count": 1}', None),
+        (500, b'{"update-count": 1}', None),
+    ],
+)
+def test_read_applied(status: int, body: bytes, expected: tuple[int, str | None] | None) -> None:
+    assert read_applied(status, body) == expected
+    if expected is not None:
+        assert classify(status, {}, body).verdict is Verdict.APPLIED
+
+
+def test_classify_reads_an_http_date_retry_after_against_the_current_time() -> None:
+    later = format_datetime(datetime.now(timezone.utc).replace(microsecond=0), usegmt=True)
+    outcome = classify(429, {"Retry-After": later}, b"")  # no ``now``: the current time
+    assert outcome.retry_after is not None
+    assert 0 <= outcome.retry_after <= 1
 
 
 def test_success_keeps_the_transaction_id() -> None:

@@ -181,3 +181,37 @@ def test_fake_clock_and_sleep_are_used_for_pauses() -> None:
 def test_set_rate_refuses_nonsense(rate: float) -> None:
     with pytest.raises(ValueError, match="rate"):
         AdaptiveThrottle(RateLimit(10)).set_rate(rate)
+
+
+def test_try_acquire_admits_at_once_only_when_unlimited_and_not_paused() -> None:
+    async def main() -> None:
+        now = [100.0]
+        unlimited = AdaptiveThrottle(RateLimit(None), clock=lambda: now[0])
+        assert unlimited.try_acquire() == 100.0
+        unlimited.throttled(100.0, 2.0)  # a Retry-After pauses every sender
+        assert unlimited.try_acquire() is None
+        now[0] = 102.5
+        assert unlimited.try_acquire() == 102.5
+        limited = AdaptiveThrottle(RateLimit(10))
+        assert limited.try_acquire() is None  # a bucket is always waited on in order
+        await limited.acquire()
+
+    run_virtual(main())
+
+
+def test_try_acquire_counts_toward_the_observed_rate() -> None:
+    """A rate learned from a 429 starts from what was sent, fast path included."""
+
+    async def main() -> float | None:
+        loop = asyncio.get_running_loop()
+        throttle = AdaptiveThrottle(RateLimit(None))
+        t0 = loop.time()
+        for i in range(200):  # 200 sends over two seconds: 100/s
+            await asyncio.sleep(max(0.0, t0 + i / 100 - loop.time()))
+            assert throttle.try_acquire() is not None
+        throttle.throttled(loop.time(), None)
+        return throttle.rate
+
+    rate = run_virtual(main())
+    assert rate is not None
+    assert 50 <= rate <= 100

@@ -102,9 +102,13 @@ def _unsent(
 
 def _prepare(index: int, raw: object) -> tuple[ProfileUpsert, bytes] | RecordResult:
     """The validated record and its request body, or its INVALID result."""
-    checked = _check_record(index, raw)
-    if isinstance(checked, RecordResult):
-        return checked
+    if type(raw) is ProfileUpsert:  # the usual input: valid since it was made
+        checked = raw
+    else:
+        checked_or_invalid = _check_record(index, raw)
+        if isinstance(checked_or_invalid, RecordResult):
+            return checked_or_invalid
+        checked = checked_or_invalid
     try:
         return checked, encode_profile(checked)
     except (TypeError, ValueError) as exc:
@@ -398,18 +402,19 @@ class BulkRun:
             if item is None:
                 break
             self._inflight[worker] = item
+            index, raw = item
             try:
-                prepared = _prepare(*item)
+                prepared = _prepare(index, raw)
                 if isinstance(prepared, RecordResult):
                     result = prepared
                 else:
-                    result, error = await send(prepared[0], prepared[1], item[0], stop)
+                    result, error = await send(prepared[0], prepared[1], index, stop)
                     if error is not None and result.status is RecordStatus.FAILED:
                         reason = _abort_reason(error)
                         if reason is not None:
                             self._abort_run(reason)
             except Exception as exc:  # a bug, surely: the record still gets its one result
-                result = self._crashed(*item, exc)
+                result = self._crashed(index, raw, exc)
             if self._direct:
                 del self._inflight[worker]
                 self._fold(result)  # may raise (on_result): the record is counted by then
