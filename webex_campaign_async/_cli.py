@@ -254,9 +254,8 @@ def _keep_ended_failures(path: str, index: JournalIndex) -> int:
 
 
 async def _consume(run: Any) -> None:
-    async with run:
-        async for _ in run:
-            pass
+    async with run:  # results reach the journal and the files through on_result
+        await run.complete()
 
 
 async def _tick(progress: Any, snapshot: Any) -> None:

@@ -232,10 +232,12 @@ class CampaignClient:
         elif rate is not None:
             raise ConfigurationError("give a rate or a throttle, not both")
         self.throttle: Throttle = throttle
-        # a throttle that can admit a send without waiting spares the hot path a coroutine
+        # a throttle that can admit a send without waiting spares the hot path a coroutine,
+        # and one that can say "no wait now" spares the stop-aware wait its task
         self._try_acquire: Callable[[], float | None] = getattr(
-            throttle, "try_acquire", _never_ready
+            throttle, "try_acquire", _no_send_now
         )
+        self._throttle_ready: Callable[[], bool] = getattr(throttle, "ready", _not_ready)
         self._session = session
         self._transport = transport
         self._ssl_context = ssl_context
@@ -415,6 +417,7 @@ class CampaignClient:
         credentials = self._credentials
         throttle = self.throttle
         try_acquire = self._try_acquire
+        ready = self._throttle_ready
         clock = self._bound_clock()
         started = 0.0
         attempts = 0
@@ -428,7 +431,7 @@ class CampaignClient:
             try:
                 sent_at = try_acquire()
                 if sent_at is None:
-                    if stop is None:
+                    if stop is None or ready():
                         sent_at = await throttle.acquire()
                     else:  # the throttle may make us wait: a stop must cut that short
                         sent_at = await stop.until(throttle.acquire())
@@ -579,8 +582,12 @@ class StopSignal:
         return task.result() if task.done() and not task.cancelled() else None
 
 
-def _never_ready() -> float | None:
+def _no_send_now() -> float | None:
     return None
+
+
+def _not_ready() -> bool:
+    return False
 
 
 def _unsent_failure(

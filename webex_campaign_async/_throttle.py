@@ -24,7 +24,12 @@ __all__ = ["AdaptiveThrottle", "Throttle"]
 
 @runtime_checkable
 class Throttle(Protocol):
-    """What the client needs from a throttle."""
+    """What the client needs from a throttle.
+
+    Optional, used when present: ``try_acquire() -> float | None`` (the send time of a send
+    that may go now, without awaiting; None: await `acquire`) and ``ready() -> bool``
+    (`acquire` would not wait now). `AdaptiveThrottle` has both.
+    """
 
     async def acquire(self) -> float:
         """Wait for a send slot; return the time of the send (the throttle's clock)."""
@@ -162,6 +167,13 @@ class AdaptiveThrottle:
         # what was sent in this window, as a rate over at least a quarter second
         current = self._window_count / max(now - self._window_start, 0.25)
         return max(self._recent_rate, current, 1.0)
+
+    def ready(self) -> bool:
+        """True when `acquire` would return without waiting now."""
+        if self._paused_until > self._now():
+            return False
+        limiter = self._limiter
+        return limiter is None or (not self._prefill and limiter.has_capacity())
 
     def try_acquire(self) -> float | None:
         """The time of a send that may go now without waiting, or None (then `acquire`).

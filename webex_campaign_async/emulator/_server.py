@@ -19,6 +19,7 @@ from aiohttp import web
 
 from .._convert import dumps, loads
 from .._models import Scalar
+from .._transport import READ_SIZE
 from ._config import DEFAULT_TENANT, EmulatorConfig
 from ._core import EmulatorCore, default_clock
 from ._stats import Stats
@@ -50,6 +51,9 @@ def create_app(core: EmulatorCore) -> web.Application:
     sleep = asyncio.sleep
 
     async def api(request: web.Request) -> web.StreamResponse:
+        transport = request.transport
+        if getattr(transport, "max_size", 0) > READ_SIZE:  # once per connection
+            transport.max_size = READ_SIZE  # type: ignore[union-attr]  # see READ_SIZE
         body = await request.read()
         decision = handle(request.method, request.path, request.headers, body, clock())
         delay = decision.latency + decision.slow
