@@ -102,13 +102,10 @@ def _unsent(
 
 def _prepare(index: int, raw: object) -> tuple[ProfileUpsert, bytes] | RecordResult:
     """The validated record and its request body, or its INVALID result."""
-    if type(raw) is ProfileUpsert:  # the usual input: valid since it was made
-        checked = raw
-    else:
-        checked_or_invalid = _check_record(index, raw)
-        if isinstance(checked_or_invalid, RecordResult):
-            return checked_or_invalid
-        checked = checked_or_invalid
+    # a ProfileUpsert was validated when it was made: only other inputs need checking
+    checked = raw if type(raw) is ProfileUpsert else _check_record(index, raw)
+    if isinstance(checked, RecordResult):
+        return checked
     try:
         return checked, encode_profile(checked)
     except (TypeError, ValueError) as exc:
