@@ -47,12 +47,18 @@ def test_never_more_holders_than_slots_and_first_come_first_served() -> None:
     assert order == list(range(20))
 
 
+async def held_with_waiters(n: int) -> tuple[Slots, list[asyncio.Future[None]]]:
+    """A pool of one slot, held, and ``n`` waiters in line for it."""
+    slots = Slots(1)
+    assert slots.try_take()
+    waiters = [asyncio.ensure_future(slots.take()) for _ in range(n)]
+    await asyncio.sleep(0)
+    return slots, waiters
+
+
 def test_a_waiter_cancelled_before_its_turn_does_not_block_the_pool() -> None:
     async def main() -> None:
-        slots = Slots(1)
-        assert slots.try_take()
-        waiter = asyncio.ensure_future(slots.take())
-        await asyncio.sleep(0)
+        slots, (waiter,) = await held_with_waiters(1)
         waiter.cancel()
         with pytest.raises(asyncio.CancelledError):
             await waiter
@@ -65,11 +71,7 @@ def test_a_waiter_cancelled_before_its_turn_does_not_block_the_pool() -> None:
 
 def test_a_slot_handed_to_a_waiter_cancelled_at_that_moment_is_passed_on() -> None:
     async def main() -> None:
-        slots = Slots(1)
-        assert slots.try_take()
-        first = asyncio.ensure_future(slots.take())
-        second = asyncio.ensure_future(slots.take())
-        await asyncio.sleep(0)
+        slots, (first, second) = await held_with_waiters(2)
         slots.give()  # handed to ``first``...
         first.cancel()  # ...which is cancelled before it runs again
         with pytest.raises(asyncio.CancelledError):
@@ -83,10 +85,7 @@ def test_a_slot_handed_to_a_waiter_cancelled_at_that_moment_is_passed_on() -> No
 
 def test_a_stale_waiter_already_skipped_is_not_removed_twice() -> None:
     async def main() -> None:
-        slots = Slots(1)
-        assert slots.try_take()
-        waiter = asyncio.ensure_future(slots.take())
-        await asyncio.sleep(0)
+        slots, (waiter,) = await held_with_waiters(1)
         waiter.cancel()
         slots.give()  # skips the cancelled waiter before it ran its clean-up
         with pytest.raises(asyncio.CancelledError):
