@@ -374,9 +374,19 @@ async def test_retry_after_with_a_throttle_that_does_not_pause(api: aioresponses
 
     class Simple:
         rate = None
+        rate_changes = 0
 
         async def acquire(self) -> float:
             return 0.0
+
+        def try_acquire(self) -> float | None:
+            return None
+
+        def ready(self) -> bool:
+            return False
+
+        def succeeded(self, sent_at: float) -> None:
+            pass
 
         def throttled(self, sent_at: float, retry_after: float | None) -> bool:
             return False

@@ -271,7 +271,7 @@ class BulkRun:
         client = self._client
         return (
             client.throttled_answers,
-            getattr(client.throttle, "rate_changes", 0),
+            client.throttle.rate_changes,
             client.token_refreshes,
         )
 

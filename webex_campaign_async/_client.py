@@ -232,12 +232,6 @@ class CampaignClient:
         elif rate is not None:
             raise ConfigurationError("give a rate or a throttle, not both")
         self.throttle: Throttle = throttle
-        # a throttle that can admit a send without waiting spares the hot path a coroutine,
-        # and one that can say "no wait now" spares the stop-aware wait its task
-        self._try_acquire: Callable[[], float | None] = getattr(
-            throttle, "try_acquire", _no_send_now
-        )
-        self._throttle_ready: Callable[[], bool] = getattr(throttle, "ready", _not_ready)
         self._session = session
         self._transport = transport
         self._ssl_context = ssl_context
@@ -416,8 +410,8 @@ class CampaignClient:
         assert slots is not None
         credentials = self._credentials
         throttle = self.throttle
-        try_acquire = self._try_acquire
-        ready = self._throttle_ready
+        try_acquire = throttle.try_acquire
+        ready = throttle.ready
         clock = self._bound_clock()
         started = 0.0
         attempts = 0
@@ -464,6 +458,7 @@ class CampaignClient:
                     latency = clock() - t0
                     applied = read_applied(response.status, response.body)
                     if applied is not None:  # the usual answer, read without an Outcome
+                        throttle.succeeded(sent_at)
                         return RecordResult(
                             index,
                             _APPLIED,
@@ -484,6 +479,8 @@ class CampaignClient:
             retry_after = None
             if outcome is not None:
                 verdict = outcome.verdict
+                if verdict is not Verdict.THROTTLED:
+                    throttle.succeeded(sent_at)
                 if verdict is Verdict.APPLIED:  # a rarer form of success ("2" as a string)
                     return _result(index, record, _APPLIED, outcome, attempts, latency), None
                 if outcome.description:
@@ -580,14 +577,6 @@ class StopSignal:
             if not task.done():
                 task.cancel()
         return task.result() if task.done() and not task.cancelled() else None
-
-
-def _no_send_now() -> float | None:
-    return None
-
-
-def _not_ready() -> bool:
-    return False
 
 
 def _unsent_failure(

@@ -24,29 +24,46 @@ __all__ = ["AdaptiveThrottle", "Throttle"]
 
 @runtime_checkable
 class Throttle(Protocol):
-    """What the client needs from a throttle.
+    """Everything the client and the bulk engine use of a throttle (nothing is probed).
 
-    Optional, used when present: ``try_acquire() -> float | None`` (the send time of a send
-    that may go now, without awaiting; None: await `acquire`) and ``ready() -> bool``
-    (`acquire` would not wait now). `AdaptiveThrottle` has both.
+    One throttle may be shared by every client of a tenant (in-process: `AdaptiveThrottle`;
+    across processes: a Redis-backed one). Times are the throttle's own clock: the value
+    `acquire` returns is what the caller hands back to `succeeded` and `throttled`.
     """
 
     async def acquire(self) -> float:
         """Wait for a send slot; return the time of the send (the throttle's clock)."""
 
+    def try_acquire(self) -> float | None:
+        """The send time of a send that may go now without awaiting, or None (then `acquire`).
+
+        The hot path of an unthrottled client: a throttle that can never answer at once
+        returns None.
+        """
+
+    def ready(self) -> bool:
+        """True when `acquire` would return without waiting now (False when unsure)."""
+
+    def succeeded(self, sent_at: float) -> None:
+        """A request sent at ``sent_at`` got an answer that was not a 429."""
+
     def throttled(self, sent_at: float, retry_after: float | None) -> bool:
         """Report a 429 to a request sent at ``sent_at``, with the API's Retry-After if any.
 
         Return True when `acquire` will make every sender wait ``retry_after`` out (the
-        client then does not wait on its own as well).
+        caller then does not wait on its own as well).
         """
 
     @property
     def rate(self) -> float | None:
         """The rate currently enforced, requests per second (``None``: unlimited)."""
 
+    @property
+    def rate_changes(self) -> int:
+        """Times the enforced rate changed so far (adaptation and `set_rate`)."""
+
     def set_rate(self, rate: float | None) -> None:
-        """Change the configured rate at runtime."""
+        """Change the configured rate at runtime (``None``: unlimited)."""
 
 
 class AdaptiveThrottle:
@@ -188,6 +205,9 @@ class AdaptiveThrottle:
             return None
         self._count(now)
         return now
+
+    def succeeded(self, sent_at: float) -> None:
+        """An answer that was not a 429 (the AIMD law does not use it)."""
 
     def throttled(self, sent_at: float, retry_after: float | None) -> bool:
         now = self._now()
