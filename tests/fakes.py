@@ -12,7 +12,8 @@ from webex_campaign_async import Response
 
 
 class FakeClock:
-    """``clock()`` reads the fake time; ``await sleep(s)`` records ``s`` and moves time."""
+    """A `Clock` the test moves: ``time()`` (or ``clock()``) reads it, ``advance(s)`` moves
+    it, and ``await sleep(s)`` records ``s`` and moves it, without waiting."""
 
     def __init__(self, start: float = 1000.0) -> None:
         self.now = start
@@ -20,6 +21,12 @@ class FakeClock:
 
     def __call__(self) -> float:
         return self.now
+
+    def time(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
 
     async def sleep(self, seconds: float) -> None:
         self.sleeps.append(seconds)

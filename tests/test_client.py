@@ -13,6 +13,8 @@ from yarl import URL
 
 from webex_campaign_async import (
     DEFAULT_UPSERT_PATH,
+    AdaptiveThrottle,
+    AiohttpTransport,
     CampaignClient,
     ConfigurationError,
     EndpointError,
@@ -49,7 +51,7 @@ def clock() -> FakeClock:
 def make_client(clock: FakeClock, **kwargs: Any) -> CampaignClient:
     kwargs.setdefault("api_key", KEY)
     kwargs.setdefault("retry", RetryPolicy(attempts=4, initial=1, jitter=False))
-    return CampaignClient(BASE, clock=clock, sleep=clock.sleep, **kwargs)
+    return CampaignClient(BASE, clock=clock, **kwargs)
 
 
 def calls(api: aioresponses) -> list[Any]:
@@ -112,7 +114,7 @@ async def test_429_then_success_honours_retry_after(api: aioresponses, clock: Fa
     api.post(URL_, payload=APPLIED)
     async with make_client(clock, rate=1e6) as client:
         result = await client.upsert(PROFILE)
-        assert client.throttle.throttled_count == 1  # type: ignore[attr-defined]
+        assert client.throttled == 1
     assert result.attempts == 2
     assert len(clock.sleeps) == 1
     assert 7.0 <= clock.sleeps[0] <= 7.7  # the pause, plus at most 10 % jitter
@@ -310,7 +312,8 @@ async def test_not_applied_after_a_lost_connection_says_it_may_have_applied(
 async def test_borrowed_session_stays_open(api: aioresponses, clock: FakeClock) -> None:
     api.post(URL_, payload=APPLIED)
     async with aiohttp.ClientSession() as session:
-        async with make_client(clock, session=session) as client:
+        transport = AiohttpTransport(session=session)
+        async with make_client(clock, transport=transport) as client:
             await client.upsert(PROFILE)
         assert not session.closed
 
@@ -357,7 +360,8 @@ def test_plain_http_when_the_caller_opts_in() -> None:
         {"api_key": ""},
         {"api_key": KEY, "max_concurrency": 0},
         {"api_key": KEY, "timeout": 0},
-        {"api_key": KEY, "session": object(), "transport": object()},
+        {"api_key": KEY, "rate": 5, "throttle": AdaptiveThrottle()},
+        {"api_key": KEY, "max_concurrency": True},
     ],
 )
 def test_bad_configuration(kwargs: dict[str, Any]) -> None:
@@ -375,6 +379,6 @@ async def test_the_key_never_leaks(
         with pytest.raises(PermissionDeniedError) as info:
             await client.upsert(PROFILE)
     texts = [repr(client), str(client), str(info.value), repr(info.value), caplog.text]
-    texts += [repr(vars(client)), repr(client._credentials)]
+    texts += [repr(vars(client)), repr(vars(client._sender)), repr(client._sender.credentials)]
     assert not [t for t in texts if KEY in t]
     assert "***" in str(info.value)

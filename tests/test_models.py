@@ -19,9 +19,13 @@ from webex_campaign_async import (
     RelOp,
     UpdateLink,
     UpsertMode,
-    converter,
 )
-from webex_campaign_async._convert import encode_profile, profile_from_wire, profile_to_wire
+from webex_campaign_async._convert import (
+    converter,
+    encode_profile,
+    profile_from_wire,
+    profile_to_wire,
+)
 
 from .strategies import profiles, scalars
 

@@ -4,9 +4,13 @@ Throttled to the tenant's rate, lossless (every record ends in exactly one `Reco
 with an offline emulator of the API in `webex_campaign_async.emulator`.
 """
 
-from ._bulk import BulkRun, RecordInput
-from ._client import DEFAULT_UPSERT_PATH, CampaignClient
-from ._convert import converter
+from ._client import CampaignClient
+from ._clock import Clock, LoopClock
+from ._convert import profile_from_wire, profile_to_wire
+from ._credentials import TokenProvider
+from ._endpoint import DEFAULT_UPSERT_PATH
+from ._engine import HOLD_PER_WORKER, BulkRun
+from ._files import Target, write_failures
 from ._models import (
     Attribute,
     Condition,
@@ -17,8 +21,9 @@ from ._models import (
     UpsertMode,
 )
 from ._ratecontrol import RateLimit
+from ._records import RecordInput
 from ._report import BulkReport, LatencySummary
-from ._results import RecordResult, RecordStatus
+from ._results import FAILURE_STATUSES, RecordResult, RecordStatus
 from ._retry import RetryPolicy
 from ._sansio import Response
 from ._throttle import AdaptiveThrottle, Throttle
@@ -29,6 +34,7 @@ from .exceptions import (
     AuthError,
     ConfigurationError,
     EndpointError,
+    InputError,
     InvalidRecordError,
     NotAppliedError,
     PermissionDeniedError,
@@ -44,6 +50,8 @@ from .exceptions import (
 
 __all__ = [
     "DEFAULT_UPSERT_PATH",
+    "FAILURE_STATUSES",
+    "HOLD_PER_WORKER",
     "AdaptiveThrottle",
     "AiohttpTransport",
     "ApiError",
@@ -52,12 +60,15 @@ __all__ = [
     "BulkReport",
     "BulkRun",
     "CampaignClient",
+    "Clock",
     "Condition",
     "ConfigurationError",
     "EndpointError",
+    "InputError",
     "InvalidRecordError",
     "LatencySummary",
     "LogicalOp",
+    "LoopClock",
     "NotAppliedError",
     "PermissionDeniedError",
     "ProfileUpsert",
@@ -71,9 +82,11 @@ __all__ = [
     "Response",
     "RetryPolicy",
     "ServerError",
+    "Target",
     "Throttle",
     "ThrottledError",
     "TokenExpiredError",
+    "TokenProvider",
     "TokenProviderError",
     "Transport",
     "TransportError",
@@ -81,5 +94,7 @@ __all__ = [
     "UpsertMode",
     "WebexCampaignError",
     "__version__",
-    "converter",
+    "profile_from_wire",
+    "profile_to_wire",
+    "write_failures",
 ]

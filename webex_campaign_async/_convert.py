@@ -32,6 +32,7 @@ from ._models import (
 from .exceptions import InvalidRecordError
 
 __all__ = [
+    "as_profile",
     "converter",
     "dumps",
     "encode_profile",
@@ -125,6 +126,13 @@ converter.register_unstructure_hook(ProfileUpsert, profile_to_wire)
 def encode_profile(profile: ProfileUpsert) -> bytes:
     """The exact request body for one profile upsert."""
     return dumps(profile_to_wire(profile))
+
+
+def as_profile(record: ProfileUpsert | Mapping[str, Any]) -> ProfileUpsert:
+    """A `ProfileUpsert` from itself or from its wire JSON object (raises InvalidRecordError)."""
+    if isinstance(record, ProfileUpsert):
+        return record
+    return profile_from_wire(record)
 
 
 # --- API responses -> models (lenient: the server's numbers may come as strings) ------------

@@ -1,7 +1,8 @@
 """The summary of a bulk run: a fold over its `RecordResult` stream, in bounded memory.
 
 Pure: `ReportBuilder.add` folds one result (counts, codes, attempts, a log-bucketed latency
-histogram, failures up to a bound); `ReportBuilder.build` freezes a `BulkReport`.
+histogram, failures up to a bound); `ReportBuilder.build` freezes a `BulkReport`. No I/O:
+writing files is `_files.py`'s.
 """
 
 from __future__ import annotations
@@ -13,15 +14,10 @@ from typing import Any
 
 import attrs
 
-from ._jsonlines import LineWriter, Target, failure_line
-from ._results import RecordResult, RecordStatus
+from ._results import FAILURE_STATUSES, RecordResult, RecordStatus
 
-__all__ = ["FAILURE_STATUSES", "BulkReport", "LatencySummary", "ReportBuilder"]
+__all__ = ["BulkReport", "LatencySummary", "RateSeries", "ReportBuilder"]
 
-#: Statuses worth a look and a re-run: what the failures file holds.
-FAILURE_STATUSES = frozenset(
-    {RecordStatus.FAILED, RecordStatus.REJECTED, RecordStatus.INVALID, RecordStatus.SKIPPED}
-)
 
 # Log-spaced latency buckets from 1 us to ~17 min, 2 % apart: quantiles within 1 %.
 _BUCKET_BASE = 1e-6
@@ -67,6 +63,27 @@ class LatencyHistogram:
         return self.maximum  # pragma: no cover - the loop always reaches the rank
 
 
+class RateSeries:
+    """The throttle's rate over a run: ``(seconds since start, rate)`` a few times a second.
+
+    Bounded: past `MAX_POINTS` points every other one is dropped and the interval doubles.
+    """
+
+    MAX_POINTS = 2000
+
+    __slots__ = ("interval", "points")
+
+    def __init__(self, interval: float = 0.25) -> None:
+        self.interval = interval
+        self.points: list[tuple[float, float | None]] = []
+
+    def add(self, elapsed: float, rate: float | None) -> None:
+        self.points.append((elapsed, rate))
+        if len(self.points) > self.MAX_POINTS:
+            del self.points[1::2]
+            self.interval *= 2
+
+
 @attrs.frozen
 class LatencySummary:
     """Seconds per request (the last attempt of each record that was sent)."""
@@ -84,7 +101,11 @@ class BulkReport:
     ``failures`` holds up to the run's ``max_failures`` FAILED/REJECTED/INVALID/SKIPPED
     results (``failures_dropped`` says how many more there were; a failures file keeps all).
     ``requests`` counts HTTP requests, ``retries`` those beyond each record's first,
-    ``throttled`` the 429 answers seen, ``rate_changes`` the throttle's adaptations.
+    ``throttled`` the 429 answers seen, ``rate_changes`` the throttle's adaptations,
+    ``held_back`` the records that waited for an earlier record of their key, and ``rates``
+    the throttle's rate over the run (``None``: unlimited) as ``(seconds, rate)`` points.
+    ``aborted`` says the run ended before its input did (``abort_reason`` says why); records
+    it never read are not in the report.
     """
 
     total: int
@@ -97,6 +118,8 @@ class BulkReport:
     token_refreshes: int
     elapsed: float
     latency: LatencySummary
+    held_back: int = 0
+    rates: tuple[tuple[float, float | None], ...] = ()
     aborted: bool = False
     abort_reason: str | None = None
     failures: tuple[RecordResult, ...] = ()
@@ -142,20 +165,6 @@ class BulkReport:
         """Records ended per second of the run."""
         return self.total / self.elapsed if self.elapsed > 0 else 0.0
 
-    def write_failures(self, target: Target) -> int:
-        """Write the kept ``failures`` as re-runnable JSON lines (wire JSON, plus ``_result``).
-
-        ``target`` is a path or an open file. Returns the number of lines written. A run's
-        ``failures=`` file has them all; this has the first ``max_failures``.
-        """
-        writer = LineWriter(target)
-        try:
-            for result in self.failures:
-                writer.write(failure_line(result))
-        finally:
-            writer.close()
-        return writer.lines
-
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready figures (failures as result dicts)."""
         return {
@@ -170,6 +179,8 @@ class BulkReport:
             "elapsed": round(self.elapsed, 6),
             "records_per_second": round(self.records_per_second, 3),
             "latency": attrs.asdict(self.latency),
+            "held_back": self.held_back,
+            "rates": [[round(t, 3), None if r is None else round(r, 3)] for t, r in self.rates],
             "aborted": self.aborted,
             "abort_reason": self.abort_reason,
             "failures": [r.to_dict() for r in self.failures],
@@ -189,6 +200,12 @@ class BulkReport:
             f"{self.throttled:,}, rate changes {self.rate_changes:,}, token refreshes "
             f"{self.token_refreshes:,}"
         )
+        rate = self.rates[-1][1] if self.rates else None
+        if rate is not None or self.held_back:
+            lines.append(
+                f"  throttle at the end {_rate(rate)}, records held back for per-key order "
+                f"{self.held_back:,}"
+            )
         lat = self.latency
         if lat.max is not None:
             lines.append(
@@ -199,6 +216,10 @@ class BulkReport:
             codes = ", ".join(f"{code} x{n:,}" for code, n in sorted(self.codes.items()))
             lines.append(f"  API codes: {codes}")
         return "\n".join(lines)
+
+
+def _rate(rate: float | None) -> str:
+    return "unlimited" if rate is None else f"{rate:,.1f}/s"
 
 
 def _seconds(value: float | None) -> str:
@@ -220,6 +241,7 @@ class ReportBuilder:
     latency: LatencyHistogram = attrs.field(factory=LatencyHistogram)
     failures: list[RecordResult] = attrs.field(factory=list)
     failures_dropped: int = 0
+    rates: RateSeries = attrs.field(factory=RateSeries)
 
     def add(self, result: RecordResult) -> None:
         self.total += 1
@@ -245,6 +267,7 @@ class ReportBuilder:
         throttled: int = 0,
         rate_changes: int = 0,
         token_refreshes: int = 0,
+        held_back: int = 0,
         abort_reason: str | None = None,
     ) -> BulkReport:
         latency = self.latency
@@ -264,6 +287,8 @@ class ReportBuilder:
                 latency.quantile(0.99),
                 latency.maximum if latency.count else None,
             ),
+            held_back=held_back,
+            rates=tuple(self.rates.points),
             aborted=abort_reason is not None,
             abort_reason=abort_reason,
             failures=tuple(self.failures),

@@ -9,7 +9,7 @@ import attrs
 
 from ._models import ProfileUpsert
 
-__all__ = ["RecordResult", "RecordStatus"]
+__all__ = ["FAILURE_STATUSES", "RecordResult", "RecordStatus"]
 
 
 class RecordStatus(str, enum.Enum):
@@ -43,6 +43,11 @@ class RecordStatus(str, enum.Enum):
 
 _ENDED = frozenset(
     {RecordStatus.APPLIED, RecordStatus.NOT_APPLIED, RecordStatus.REJECTED, RecordStatus.INVALID}
+)
+
+#: Statuses worth a look and a re-run: what a failures file holds.
+FAILURE_STATUSES = frozenset(
+    {RecordStatus.FAILED, RecordStatus.REJECTED, RecordStatus.INVALID, RecordStatus.SKIPPED}
 )
 
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import enum
 import re
-import time
 from collections.abc import Mapping
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -108,11 +107,6 @@ _ERRORS: dict[Verdict, type[ApiError]] = {
     Verdict.FATAL: EndpointError,
 }
 
-_NOT_APPLIED_TEXT = (
-    "update-count 0: nothing was created or updated (the vendor warns this usually means a "
-    "wrong request body: a key or filter that matches nothing, a wrong profile name)"
-)
-
 
 def request_headers(token: str) -> dict[str, str]:
     """Headers of every request: JSON body, bearer authorization."""
@@ -121,6 +115,12 @@ def request_headers(token: str) -> dict[str, str]:
         "Content-Type": "application/json",
         "Accept": "application/json",
     }
+
+
+_NOT_APPLIED_TEXT = (
+    "update-count 0: nothing was created or updated (the vendor warns this usually means a "
+    "wrong request body: a key or filter that matches nothing, a wrong profile name)"
+)
 
 
 def snippet(body: bytes, limit: int = _SNIPPET_CHARS) -> str:
@@ -251,12 +251,10 @@ def _applied(parsed: dict[str, Any]) -> tuple[int, str | None] | None:
     return None
 
 
-def classify(
-    status: int, headers: Mapping[str, str], body: bytes, *, now: float | None = None
-) -> Outcome:
+def classify(status: int, headers: Mapping[str, str], body: bytes, *, now: float) -> Outcome:
     """Classify one HTTP answer.
 
-    ``now`` (POSIX time, default the current time) resolves an HTTP-date ``Retry-After``.
+    ``now`` (POSIX time) resolves an HTTP-date ``Retry-After``.
     """
     parsed = _parse_body(body)
     if parsed is not None and 200 <= status < 300 and parsed.get("code") is None:
@@ -316,7 +314,7 @@ def classify(
     )
 
 
-def _retry_after(verdict: Verdict, headers: Mapping[str, str], now: float | None) -> float | None:
+def _retry_after(verdict: Verdict, headers: Mapping[str, str], now: float) -> float | None:
     if verdict is not Verdict.THROTTLED:
         return None
-    return parse_retry_after(headers.get("Retry-After"), time.time() if now is None else now)
+    return parse_retry_after(headers.get("Retry-After"), now)

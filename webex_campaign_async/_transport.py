@@ -17,7 +17,7 @@ from aiohttp.client_proto import ResponseHandler
 from yarl import URL
 
 from ._sansio import Response
-from .exceptions import RequestTimeoutError, TransportError
+from .exceptions import ConfigurationError, RequestTimeoutError, TransportError
 
 __all__ = ["AiohttpTransport", "Transport"]
 
@@ -27,9 +27,10 @@ class Transport(Protocol):
     """Sends one POST and returns the raw answer."""
 
     async def send(
-        self, url: URL, headers: Mapping[str, str], body: bytes, timeout: float | None
+        self, url: str, headers: Mapping[str, str], body: bytes, timeout: float | None
     ) -> Response:
-        """Send ``body``; raise `TransportError` (or `RequestTimeoutError`) if no answer came."""
+        """POST ``body`` to ``url``; raise `TransportError` (or `RequestTimeoutError`) if no
+        answer came."""
 
     async def aclose(self) -> None:
         """Release connections (only those this transport opened)."""
@@ -50,25 +51,32 @@ class AiohttpTransport:
         max_connections: int = 100,
         ssl_context: ssl.SSLContext | None = None,
     ) -> None:
+        if session is not None and ssl_context is not None:
+            raise ConfigurationError("give a session or an ssl_context, not both")
         self._owned = session is None
-        if session is None:
-            connector = _Connector(
-                limit=max_connections,
-                limit_per_host=max_connections,
-                ttl_dns_cache=300,
-                ssl=ssl_context if ssl_context is not None else True,
-                enable_cleanup_closed=False,
-            )
-            session = aiohttp.ClientSession(
-                connector=connector,
-                timeout=aiohttp.ClientTimeout(total=None),
-                auto_decompress=True,
-                raise_for_status=False,
-                skip_auto_headers=("User-Agent",),
-                headers={"User-Agent": _user_agent()},
-            )
-        self._session = session
+        self._session = session  # an owned one is made at the first request, inside the loop
+        self._max_connections = max_connections
+        self._ssl_context = ssl_context
         self._timeouts: dict[float | None, aiohttp.ClientTimeout] = {}
+        self._urls: dict[str, URL] = {}  # parsed once: yarl's parse costs microseconds
+
+    def _open(self) -> aiohttp.ClientSession:
+        connector = _Connector(
+            limit=self._max_connections,
+            limit_per_host=self._max_connections,
+            ttl_dns_cache=300,
+            ssl=self._ssl_context if self._ssl_context is not None else True,
+            enable_cleanup_closed=False,
+        )
+        self._session = aiohttp.ClientSession(
+            connector=connector,
+            timeout=aiohttp.ClientTimeout(total=None),
+            auto_decompress=True,
+            raise_for_status=False,
+            skip_auto_headers=("User-Agent",),
+            headers={"User-Agent": _user_agent()},
+        )
+        return self._session
 
     def __repr__(self) -> str:
         return f"<AiohttpTransport owned={self._owned}>"
@@ -79,12 +87,21 @@ class AiohttpTransport:
             timeout = self._timeouts[seconds] = aiohttp.ClientTimeout(total=seconds)
         return timeout
 
+    def _url(self, url: str) -> URL:
+        parsed = self._urls.get(url)
+        if parsed is None:
+            if len(self._urls) > 16:
+                self._urls.clear()
+            parsed = self._urls[url] = URL(url)
+        return parsed
+
     async def send(
-        self, url: URL, headers: Mapping[str, str], body: bytes, timeout: float | None
+        self, url: str, headers: Mapping[str, str], body: bytes, timeout: float | None
     ) -> Response:
+        session = self._session or self._open()
         try:
-            async with self._session.post(
-                url,
+            async with session.post(
+                self._url(url),
                 data=body,
                 headers=headers,
                 timeout=self._timeout(timeout),
@@ -102,7 +119,7 @@ class AiohttpTransport:
             raise TransportError(_describe(exc)) from None
 
     async def aclose(self) -> None:
-        if self._owned and not self._session.closed:
+        if self._owned and self._session is not None and not self._session.closed:
             await self._session.close()
 
 

@@ -5,6 +5,7 @@
     WebexCampaignError
     ├── ConfigurationError (ValueError)  bad client arguments; raised before anything is sent
     ├── InvalidRecordError (ValueError)  a record failed local validation; never sent
+    ├── InputError                       an input file cannot be read as records at all
     ├── TokenProviderError               the token provider raised or gave an empty token
     ├── TransportError                   no HTTP answer: refused, reset, dropped connection
     │   └── RequestTimeoutError          no answer within the configured timeout
@@ -30,6 +31,7 @@ __all__ = [
     "AuthError",
     "ConfigurationError",
     "EndpointError",
+    "InputError",
     "InvalidRecordError",
     "NotAppliedError",
     "PermissionDeniedError",
@@ -108,6 +110,10 @@ def _rebuild_invalid(
     field: str, reason: str, index: int | None, key: str | None
 ) -> InvalidRecordError:
     return InvalidRecordError(field, reason, index=index, key=key)
+
+
+class InputError(WebexCampaignError):
+    """An input file cannot be read as records at all (missing, unreadable, no key column)."""
 
 
 class TokenProviderError(WebexCampaignError):

@@ -111,9 +111,11 @@ def test_a_forbidden_key_aborts_with_3(cli: Cli, tmp_path: Path) -> None:
     assert "ABORTED: permission denied" in done.stdout
     report = json.loads((tmp_path / "r.json").read_text())
     assert report["aborted"] is True
-    assert report["total"] == 200
+    assert report["total"] <= 4  # the records the workers had read: nothing more was read
+    assert report["read_up_to_line"] == report["total"]
+    assert "input read up to line" in done.stdout
     assert report["counts"]["failed"] <= 4  # the requests in flight when the 430 came back
-    assert report["counts"]["skipped"] == 200 - report["counts"]["failed"]
+    assert report["counts"]["skipped"] == report["total"] - report["counts"]["failed"]
     assert cli.emulator.stats()["requests"] <= 4
 
 
@@ -126,7 +128,7 @@ def test_a_deadline_too_short_aborts_with_3(cli: Cli, tmp_path: Path) -> None:
     assert done.returncode == 3, done.stdout + done.stderr
     assert "ABORTED: deadline of 0.5 s passed" in done.stdout
     report = json.loads((tmp_path / "r.json").read_text())
-    assert report["total"] == 300
+    assert report["total"] < 300
     assert 0 < report["counts"]["applied"] < 100
-    assert report["counts"]["skipped"] > 200
+    assert report["counts"]["skipped"] == report["total"] - report["counts"]["applied"]
     assert len(cli.emulator.profiles("p")) == report["counts"]["applied"]

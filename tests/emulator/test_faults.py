@@ -9,7 +9,6 @@ from typing import Any
 
 import aiohttp
 import pytest
-from yarl import URL
 
 from webex_campaign_async.emulator import (
     DEFAULT_UPSERT_PATH,
@@ -25,7 +24,7 @@ from webex_campaign_async.exceptions import RequestTimeoutError, TransportError
 from ..vtime import run_virtual
 from .conftest import post, upsert_body
 
-URL_ = URL("http://emulator.invalid" + DEFAULT_UPSERT_PATH)
+URL_ = "http://emulator.invalid" + DEFAULT_UPSERT_PATH
 
 
 def _body(key: str) -> bytes:

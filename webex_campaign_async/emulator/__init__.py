@@ -8,6 +8,7 @@ from ._config import DEFAULT_UPSERT_PATH, EmulatorConfig, Faults, Storm
 from ._core import Decision, EmulatorCore
 from ._faults import Fault
 from ._process import EmulatorProcess
+from ._serve import main as serve_main
 from ._server import Emulator, create_app
 from ._stats import FaultEvent, Stats
 from ._store import ProfileStore
@@ -28,4 +29,5 @@ __all__ = [
     "Stats",
     "Storm",
     "create_app",
+    "serve_main",
 ]

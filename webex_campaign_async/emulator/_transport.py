@@ -11,8 +11,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Protocol
-
-from yarl import URL
+from urllib.parse import urlsplit
 
 from .._sansio import Response
 from ..exceptions import RequestTimeoutError, TransportError
@@ -51,6 +50,7 @@ class EmulatorTransport:
         self.core = core
         self._clock = clock or core.clock
         self._sleep = sleep or asyncio.sleep
+        self._paths: dict[str, str] = {}
 
     def __repr__(self) -> str:
         return f"<EmulatorTransport {self.core.config.upsert_path}>"
@@ -61,10 +61,13 @@ class EmulatorTransport:
         return self.core.api_key
 
     async def send(
-        self, url: URL, headers: Mapping[str, str], body: bytes, timeout: float | None
+        self, url: str, headers: Mapping[str, str], body: bytes, timeout: float | None
     ) -> Response:
         """Answer one POST as the emulator would, or raise as a dropped connection would."""
-        decision = self.core.handle("POST", url.path, headers, body, self._clock())
+        path = self._paths.get(url)
+        if path is None:
+            path = self._paths[url] = urlsplit(url).path
+        decision = self.core.handle("POST", path, headers, body, self._clock())
         delay = decision.delay
         if timeout is not None and delay > timeout:
             await self._sleep(timeout)

@@ -13,9 +13,8 @@ import os
 import time
 from typing import IO, Any
 
-from ._convert import dumps, encode_profile, loads
-from ._models import ProfileUpsert
-from ._results import RecordResult
+from .. import ProfileUpsert, RecordResult
+from .._convert import dumps, encode_profile, loads
 
 __all__ = ["Journal", "JournalIndex", "record_hash"]
 

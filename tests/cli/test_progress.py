@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from webex_campaign_async._progress import BarProgress, LineProgress, Snapshot, make_progress
+from webex_campaign_async.cli._progress import BarProgress, LineProgress, Snapshot, make_progress
 
 
 class _Terminal(io.StringIO):

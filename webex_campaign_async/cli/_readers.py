@@ -14,19 +14,21 @@ from typing import IO, Any
 
 import attrs
 
-from ._convert import loads, profile_from_wire
-from ._jsonlines import strip_annotations
-from ._models import ProfileUpsert, UpdateLink, UpsertMode
-from .exceptions import InvalidRecordError, WebexCampaignError
+from .. import (
+    InputError,
+    InvalidRecordError,
+    ProfileUpsert,
+    UpdateLink,
+    UpsertMode,
+    profile_from_wire,
+)
+from .._convert import loads
+from .._files import strip_annotations
 
-__all__ = ["CsvOptions", "InputError", "count_lines", "detect_format", "read_csv", "read_jsonl"]
+__all__ = ["CsvOptions", "count_lines", "detect_format", "read_csv", "read_jsonl"]
 
 Item = ProfileUpsert | InvalidRecordError
 Path = str | os.PathLike[str]
-
-
-class InputError(WebexCampaignError):
-    """The input file cannot be read as records at all (missing, unreadable, no key column)."""
 
 
 def detect_format(path: Path, given: str | None = None) -> str:

@@ -15,9 +15,11 @@ import random
 import sys
 import tempfile
 
-from ._cli import JobOptions, job_arguments, run_job
+from ..emulator import Emulator, EmulatorConfig, Faults, Storm
+from ._args import job_arguments
+from ._job import run_job
+from ._options import JobOptions
 from ._readers import CsvOptions
-from .emulator import Emulator, EmulatorConfig, Faults, Storm
 
 __all__ = ["demo_command", "write_sample"]
 

@@ -1,4 +1,4 @@
-"""JSON lines of records and results: the re-runnable failures format, read and written.
+"""The files a run writes: results and re-runnable failures as JSON lines; one writer.
 
 A failures file holds one record per line in the API's wire JSON, re-runnable as input as
 it is; keys starting with ``_`` are annotations (``_result``: why it failed) that readers
@@ -9,16 +9,25 @@ from __future__ import annotations
 
 import io
 import os
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import IO, Any
 
 from ._convert import dumps, profile_to_wire
 from ._results import RecordResult
 
-__all__ = ["LineWriter", "failure_line", "result_line", "strip_annotations"]
+__all__ = [
+    "FailuresWriter",
+    "LineWriter",
+    "Target",
+    "failure_line",
+    "result_line",
+    "strip_annotations",
+    "write_failures",
+]
 
 ANNOTATION_PREFIX = "_"
 
+#: Where a file of results goes: a path (opened and closed by the library) or an open file.
 Target = str | os.PathLike[str] | IO[bytes] | IO[str]
 
 
@@ -104,3 +113,40 @@ class LineWriter:
             self._file.close()
             if self._rename is not None:
                 os.replace(*self._rename)
+
+
+class FailuresWriter:
+    """Writes FAILED, REJECTED, INVALID and SKIPPED records as re-runnable lines.
+
+    Each line is handed to the OS at once (a killed job loses none); ``annotations`` of a
+    record (keys starting with ``_``, such as the CLI's ``_line``) go beside ``_result``.
+    """
+
+    def __init__(self, target: Target, *, append: bool = False, partial: bool = False) -> None:
+        self._writer = LineWriter(target, append=append, partial=partial, flush_each=True)
+
+    @property
+    def lines(self) -> int:
+        """Lines written so far."""
+        return self._writer.lines
+
+    def write(self, result: RecordResult, annotations: Mapping[str, Any] | None = None) -> None:
+        self._writer.write(failure_line(result, annotations))
+
+    def close(self) -> None:
+        self._writer.close()
+
+
+def write_failures(results: Iterable[RecordResult], target: Target) -> int:
+    """Write ``results`` (say a report's ``failures``) as re-runnable JSON lines.
+
+    ``target`` is a path or an open file; returns the number of lines written. A run's
+    ``failures=`` file has every failure; a report keeps the first ``max_failures``.
+    """
+    writer = FailuresWriter(target)
+    try:
+        for result in results:
+            writer.write(result)
+    finally:
+        writer.close()
+    return writer.lines

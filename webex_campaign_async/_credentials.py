@@ -1,0 +1,107 @@
+"""The bearer token of a client: an API key, or a provider asked again after a 498.
+
+Also the redaction of secrets from every text that leaves the library.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+
+from ._sansio import request_headers
+from .exceptions import ConfigurationError, TokenProviderError
+
+__all__ = ["Credentials", "TokenProvider"]
+
+logger = logging.getLogger("webex_campaign_async")
+
+#: An async callable returning an access token; asked again when the API answers 498.
+TokenProvider = Callable[[], Awaitable[str]]
+
+_REDACTED = "***"
+
+
+class Credentials:
+    """The current bearer token; one shared refresh when the API says it expired.
+
+    ``headers`` are the headers to send with (``None`` until the provider gave a first
+    token) and ``generation`` is bumped by every new token: plain attributes, read once
+    per request, written only by `refresh`.
+    """
+
+    __slots__ = (
+        "_calls",
+        "_failure",
+        "_lock",
+        "_provider",
+        "_secret",
+        "generation",
+        "headers",
+        "refreshes",
+    )
+
+    def __init__(self, api_key: str | None, provider: TokenProvider | None) -> None:
+        if (api_key is None) == (provider is None):
+            raise ConfigurationError("give exactly one of api_key or token_provider")
+        if api_key is not None and (not isinstance(api_key, str) or not api_key.strip()):
+            raise ConfigurationError("api_key must be a non-empty string")
+        self._provider = provider
+        self._secret = api_key
+        self.headers: Mapping[str, str] | None = (
+            request_headers(api_key) if api_key is not None else None
+        )
+        self.generation = 0
+        self._lock: asyncio.Lock | None = None
+        self._calls = 0  # provider calls finished
+        self._failure: tuple[int, str] | None = None  # (call number, message) of the last failure
+        #: Tokens fetched from the provider after the first one.
+        self.refreshes = 0
+
+    def __repr__(self) -> str:
+        return "<Credentials: redacted>"
+
+    @property
+    def can_refresh(self) -> bool:
+        return self._provider is not None
+
+    async def refresh(self, seen_generation: int) -> None:
+        """Ask the provider for a new token, once for all callers that saw the old one.
+
+        Raises `TokenProviderError` when the provider fails; every caller that was waiting
+        for that call gets it too (the provider is not asked once per caller), and a later
+        caller asks again.
+        """
+        if self._provider is None:
+            return
+        if self._lock is None:
+            self._lock = asyncio.Lock()
+        ticket = self._calls  # calls finished when we came: one failing after that is ours too
+        async with self._lock:
+            if seen_generation != self.generation:
+                return  # someone refreshed while we waited
+            if self._failure is not None and self._failure[0] > ticket:
+                raise TokenProviderError(self._failure[1])  # the call we waited for failed
+            first = self.headers is None
+            try:
+                token = await self._provider()
+            except Exception as exc:
+                self._calls += 1
+                message = f"the token provider failed: {type(exc).__name__}: {exc}"
+                self._failure = (self._calls, self.redact(message))
+                raise TokenProviderError(self._failure[1]) from None
+            self._calls += 1
+            if not isinstance(token, str) or not token.strip():
+                self._failure = (self._calls, "the token provider returned no token")
+                raise TokenProviderError(self._failure[1])
+            self._secret = token
+            self.headers = request_headers(token)
+            self.generation += 1
+            if not first:
+                self.refreshes += 1
+                logger.info("access token refreshed")
+
+    def redact(self, text: str) -> str:
+        """``text`` with the current token removed, should a server ever echo it."""
+        secret = self._secret
+        return text.replace(secret, _REDACTED) if secret and secret in text else text

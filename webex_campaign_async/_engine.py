@@ -1,0 +1,484 @@
+"""The bulk engine: a fixed pool of workers over a lazy input, one result per record.
+
+`BulkRun` sends through a `Sender` (it never sees the client) and folds every result into
+its report as the record ends; iterating it also hands each result to the caller. Memory
+does not grow with the input: no task per record, a bounded read-ahead, a bounded number of
+records held back for per-key order, and a report that keeps aggregates.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import deque
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Iterator
+from types import TracebackType
+from typing import Any
+
+from ._files import FailuresWriter, LineWriter, Target, result_line
+from ._order import KeyOrder
+from ._records import RecordInput, prepare, unsent
+from ._report import BulkReport, ReportBuilder
+from ._results import FAILURE_STATUSES, RecordResult, RecordStatus
+from ._sender import SendCounts, Sender
+from ._stop import StopSignal
+from .exceptions import (
+    ConfigurationError,
+    EndpointError,
+    PermissionDeniedError,
+    TokenExpiredError,
+    TokenProviderError,
+    WebexCampaignError,
+)
+
+__all__ = ["HOLD_PER_WORKER", "BulkRun"]
+
+logger = logging.getLogger("webex_campaign_async")
+
+#: Records held back for per-key order, per worker, before the run stops reading input.
+HOLD_PER_WORKER = 4
+
+_CANCELLED = "cancelled"
+_STOPPED = "stopped"
+# (index, raw) read from the input; (index, raw, record, body) prepared and admitted
+_Read = tuple[int, Any]
+_Entry = tuple[int, Any, Any, bytes]
+#: Nothing to take now: wait for a record to end or for the input to move.
+_WAIT: _Read = (-1, None)
+
+
+def _abort_reason(error: WebexCampaignError) -> str | None:
+    """Errors after which no request of the run can succeed."""
+    if isinstance(error, PermissionDeniedError):
+        return f"permission denied, the key may not call this API ({error})"
+    if isinstance(error, EndpointError):
+        return f"the API refused the endpoint; check base_url and upsert_path ({error})"
+    if isinstance(error, TokenExpiredError):
+        return f"the token expired and no fresh one was accepted ({error})"
+    if isinstance(error, TokenProviderError):
+        return str(error)
+    return None
+
+
+class BulkRun:
+    """One bulk upsert; get one from ``client.stream_upsert`` (see its options there).
+
+    ``async for result in run`` yields each record's `RecordResult` as it ends, or
+    ``report = await run.complete()`` runs it to the end; either way every result goes to
+    ``on_result``, ``sink`` and ``failures`` as its record ends, and `report` folds them.
+    `stop` ends the run gracefully (nothing more is read, in-flight requests end); a 430,
+    405 or unrecoverable 498 aborts it the same way. Leaving the ``async with`` (or the
+    loop) early, or cancelling, cancels the requests in flight; their records still end
+    SKIPPED in the report and the files. The report counts the records read: input never
+    read is not part of it.
+    """
+
+    def __init__(
+        self,
+        sender: Sender,
+        records: Iterable[RecordInput] | AsyncIterable[RecordInput],
+        *,
+        concurrency: int,
+        deadline: float | None = None,
+        ordered: bool = True,
+        on_result: Callable[[RecordResult], object] | None = None,
+        sink: Target | None = None,
+        failures: Target | None = None,
+        max_failures: int = 1000,
+    ) -> None:
+        if not isinstance(concurrency, int) or isinstance(concurrency, bool) or concurrency < 1:
+            raise ConfigurationError(f"concurrency must be an int >= 1, got {concurrency!r}")
+        if deadline is not None and not deadline > 0:
+            raise ConfigurationError(f"deadline must be > 0 seconds, got {deadline!r}")
+        if not isinstance(max_failures, int) or max_failures < 0:
+            raise ConfigurationError(f"max_failures must be an int >= 0, got {max_failures!r}")
+        self._sender = sender
+        self._sync_input: Iterator[Any] | None = None
+        self._async_input: AsyncIterator[Any] | None = None
+        if isinstance(records, AsyncIterable):
+            self._async_input = aiter(records)
+        else:
+            self._sync_input = iter(records)
+        self._concurrency = concurrency
+        self._deadline = deadline
+        self._on_result = on_result
+        self._targets = (sink, failures)
+        self._sink: LineWriter | None = None
+        self._failures: FailuresWriter | None = None
+        self._builder = ReportBuilder(max_failures)
+        self._order: KeyOrder[_Entry] | None = KeyOrder() if ordered else None
+        self._max_held = HOLD_PER_WORKER * concurrency
+        self._ready: deque[_Entry] = deque()  # released by the order, to send next
+        self._buffer: deque[_Read] = deque()  # read ahead from an async input
+        self._idle: deque[asyncio.Future[None]] = deque()  # workers waiting for something
+        self._reader_waits: asyncio.Future[None] | None = None
+        self._inflight: dict[int, _Read | _Entry] = {}  # by worker: taken, not ended
+        self._stop = StopSignal()
+        self._reason: str | None = None  # why the run ended early (abort, stop, cancel)
+        self._error: BaseException | None = None  # to raise at the end (input, on_result)
+        self._next_index = 0
+        self._exhausted = False
+        self._queue: asyncio.Queue[RecordResult | None] | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+        self._main: asyncio.Future[None] | None = None
+        self._deadline_timer: asyncio.TimerHandle | None = None
+        self._sampler: asyncio.TimerHandle | None = None
+        self._base = self._final = SendCounts()
+        self._started_at: float | None = None
+        self._ended_at: float | None = None
+        self._closing = False
+
+    def __repr__(self) -> str:
+        state = "finished" if self._ended_at is not None else "running"
+        return f"<BulkRun {state} read={self._next_index} ended={self._builder.total}>"
+
+    # --- lifecycle -----------------------------------------------------------------------
+
+    async def __aenter__(self) -> BulkRun:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    def __aiter__(self) -> AsyncIterator[RecordResult]:
+        return self._results()
+
+    async def _results(self) -> AsyncIterator[RecordResult]:
+        """Each result as it ends; leaving the loop early closes the run."""
+        if self._main is not None:
+            raise RuntimeError("this run was already started; iterate it once, or complete() it")
+        self._queue = asyncio.Queue(maxsize=self._concurrency)
+        self._start()
+        try:
+            while (result := await self._queue.get()) is not None:
+                yield result
+            await self._end()
+        finally:
+            await self.aclose()
+
+    async def complete(self) -> BulkReport:
+        """Run to the end without iterating and return the report.
+
+        An exception raised by ``on_result`` ends the run (like leaving an ``async for``
+        early) and propagates; the report still accounts for every record read.
+        """
+        if self._main is not None:
+            raise RuntimeError("this run was already started; iterate it once, or complete() it")
+        self._start()
+        try:
+            await self._end()
+        finally:
+            await self.aclose()
+        return self.report()
+
+    async def _end(self) -> None:
+        assert self._main is not None
+        await self._main
+        if self._error is not None:
+            raise self._error
+
+    def _start(self) -> None:
+        loop = asyncio.get_running_loop()
+        self._started_at = self._sender.clock.time()
+        self._base = self._sender.counts()
+        sink, failures = self._targets
+        # Paths are written as PATH.partial and renamed at the end, so an input read from
+        # the same path (a failures file run again) is not emptied before it is read.
+        if sink is not None:
+            self._sink = LineWriter(sink, partial=True)
+        if failures is not None:
+            self._failures = FailuresWriter(failures, partial=True)
+        if self._deadline is not None:
+            message = f"deadline of {self._deadline:g} s passed"
+            self._deadline_timer = loop.call_later(self._deadline, self._abort_run, message)
+        self._sample()
+        self._tasks = [
+            loop.create_task(self._work(n), name=f"webex-campaign-worker-{n}")
+            for n in range(self._concurrency)
+        ]
+        if self._async_input is not None:
+            self._tasks.append(loop.create_task(self._read(), name="webex-campaign-reader"))
+        self._main = asyncio.ensure_future(self._run())
+
+    async def _run(self) -> None:
+        await asyncio.gather(*self._tasks[: self._concurrency], return_exceptions=True)
+        reason = f"not sent: {self._reason or self._stop.reason}"
+        for result in self._leftovers(RecordStatus.SKIPPED, reason):
+            await self._deliver(result)
+        self._finish()
+        if self._queue is not None:
+            await self._queue.put(None)
+
+    def stop(self, reason: str = _STOPPED) -> None:
+        """Stop gracefully: read nothing more, let the requests in flight end."""
+        if self._reason is None and self._stop.reason is None:
+            self._reason = reason
+        self._stop.set(reason)
+        self._wake(len(self._idle))
+        if self._async_input is not None and len(self._tasks) > self._concurrency:
+            reader = self._tasks[-1]
+            if reader is not asyncio.current_task():
+                reader.cancel()  # it may wait on an input that hangs
+
+    @property
+    def stop_requested(self) -> bool:
+        """True once the run was told to stop, aborted or cancelled."""
+        return self._stop.reason is not None
+
+    def _abort_run(self, reason: str) -> None:
+        if self._stop.reason is None:
+            logger.warning("bulk run aborted: %s", reason)
+        self.stop(reason)
+
+    async def aclose(self) -> None:
+        """End the run now: cancel what is in flight and account for every record read.
+
+        The records in flight end SKIPPED; results not yet consumed are still in the report
+        and the files, so the counts add up.
+        """
+        if self._main is None or self._ended_at is not None or self._closing:
+            return
+        self._closing = True
+        self.stop(_CANCELLED)
+        for task in (*self._tasks, self._main):
+            task.cancel()
+        try:
+            await asyncio.gather(*self._tasks, self._main, return_exceptions=True)
+        finally:  # also when cancelled again while waiting: account for every record read
+            message = "the run was cancelled before this record's request ended"
+            for result in self._leftovers(RecordStatus.SKIPPED, message):
+                self._fold(result, quiet=True)
+            self._finish()
+
+    def _leftovers(self, status: RecordStatus, message: str) -> list[RecordResult]:
+        """Results for every record read and not ended (in flight, ready, held, read ahead)."""
+        entries: list[_Read | _Entry] = [*self._inflight.values(), *self._ready, *self._buffer]
+        if self._order is not None:
+            entries += self._order.drain()
+        self._inflight.clear()
+        self._ready.clear()
+        self._buffer.clear()
+        entries.sort(key=lambda entry: entry[0])
+        return [
+            unsent(entry[0], entry[1], status, message, entry[2] if len(entry) == 4 else None)
+            for entry in entries
+        ]
+
+    # --- input -----------------------------------------------------------------------------
+
+    def _take(self) -> _Read | _Entry | None:
+        """A released record, else the next input item; `_WAIT`; None when all is read."""
+        if self._ready:
+            return self._ready.popleft()
+        order = self._order
+        if order is not None and order.held >= self._max_held:
+            return _WAIT  # the order holds enough: read on once some of it went
+        if self._buffer:  # read ahead from an async input
+            waits = self._reader_waits
+            if waits is not None and not waits.done():
+                waits.set_result(None)  # room again
+            return self._buffer.popleft()
+        if not self._exhausted:
+            if self._sync_input is None:
+                return _WAIT  # the reader wakes us
+            try:
+                raw = next(self._sync_input)
+            except StopIteration:
+                self._exhausted = True
+            except Exception as exc:
+                self._input_failed(exc)
+            else:
+                index = self._next_index
+                self._next_index = index + 1
+                return index, raw
+        return _WAIT if order is not None and order.held else None
+
+    async def _read(self) -> None:
+        """Read an async input ahead into a small buffer (a hanging input cannot stall a stop)."""
+        assert self._async_input is not None
+        loop = asyncio.get_running_loop()
+        try:
+            while self._stop.reason is None:
+                if len(self._buffer) >= self._concurrency:
+                    self._reader_waits = loop.create_future()
+                    await self._reader_waits
+                    continue
+                try:
+                    raw = await anext(self._async_input)
+                except StopAsyncIteration:
+                    break
+                except Exception as exc:
+                    self._input_failed(exc)
+                    break
+                self._buffer.append((self._next_index, raw))
+                self._next_index += 1
+                self._wake(1)
+        finally:
+            self._exhausted = True
+            self._wake(len(self._idle))
+
+    def _input_failed(self, exc: Exception) -> None:
+        self._exhausted = True
+        if self._error is None:
+            self._error = exc
+        self._abort_run(f"reading the input failed: {exc!r}")
+
+    def _wake(self, n: int) -> None:
+        idle = self._idle
+        while n > 0 and idle:
+            waiter = idle.popleft()
+            if not waiter.done():
+                waiter.set_result(None)
+                n -= 1
+
+    async def _wait_idle(self) -> None:
+        waiter = asyncio.get_running_loop().create_future()
+        self._idle.append(waiter)
+        try:
+            await waiter
+        except asyncio.CancelledError:
+            if waiter in self._idle:
+                self._idle.remove(waiter)
+            raise
+
+    # --- workers ---------------------------------------------------------------------------
+
+    async def _work(self, worker: int) -> None:
+        stop = self._stop
+        send = self._sender.send
+        order = self._order
+        inflight = self._inflight
+        while stop.reason is None:
+            item = self._take()
+            if item is None:
+                break
+            if item is _WAIT:
+                await self._wait_idle()
+                continue
+            inflight[worker] = item
+            try:
+                if len(item) == 2:  # read from the input: validate, then ask the order
+                    index, raw = item
+                    prepared = prepare(index, raw)
+                    if isinstance(prepared, RecordResult):
+                        del inflight[worker]
+                        await self._deliver(prepared)
+                        continue
+                    record, body = prepared
+                    item = (index, raw, record, body)
+                    if order is not None and not order.admit(item, record.profile_name, record.key):
+                        del inflight[worker]  # held: the order has it now
+                        continue
+                    inflight[worker] = item
+                index, raw, record, body = item
+                result, error = await send(record, body, index, stop)
+                if error is not None and result.status is RecordStatus.FAILED:
+                    reason = _abort_reason(error)
+                    if reason is not None:
+                        self._abort_run(reason)
+            except Exception as exc:  # a bug, surely: the record still gets its one result
+                result = self._crashed(item[0], item[1], exc)
+            del inflight[worker]
+            if order is not None and len(item) == 4:
+                released = order.done(item[2].profile_name, item[2].key)
+                if released:
+                    self._ready.extend(released)
+                self._wake(len(released) + 1)  # and one that may read on now
+            await self._deliver(result)
+        self._wake(len(self._idle))  # the end, or a stop: nobody waits for nothing
+
+    def _crashed(self, index: int, raw: Any, exc: Exception) -> RecordResult:
+        """An unexpected error: end the record FAILED and stop the run (no repr: no secrets)."""
+        text = self._sender.redact(f"{type(exc).__name__}: {exc}")
+        logger.error("record %d could not be sent: %s", index, text)
+        self._abort_run(f"sending failed unexpectedly: {text}")
+        return unsent(index, raw, RecordStatus.FAILED, text)
+
+    # --- results ---------------------------------------------------------------------------
+
+    async def _deliver(self, result: RecordResult) -> None:
+        """Fold ``result`` in; hand it to the loop iterating the run, if one does."""
+        try:
+            self._fold(result)
+        except Exception as exc:  # on_result raised: the run ends, the error propagates
+            if self._error is None:
+                self._error = exc
+            self.stop(f"on_result raised {type(exc).__name__}")
+            current = asyncio.current_task()
+            for task in self._tasks:  # like leaving an async for early: cancel what is in flight
+                if task is not current:
+                    task.cancel()
+        if self._queue is not None:
+            await self._queue.put(result)
+
+    def _fold(self, result: RecordResult, *, quiet: bool = False) -> None:
+        """Count ``result``, write it to the files, tell ``on_result``.
+
+        ``quiet``: a callback that raises is logged, not raised (while closing the run,
+        every record must still be counted).
+        """
+        self._builder.add(result)
+        if self._sink is not None:
+            self._sink.write(result_line(result))
+        if self._failures is not None and result.status in FAILURE_STATUSES:
+            self._failures.write(result)
+        if self._on_result is not None:
+            if not quiet:
+                self._on_result(result)
+                return
+            try:
+                self._on_result(result)
+            except Exception:
+                logger.exception("on_result raised for record %d", result.index)
+
+    def _sample(self) -> None:
+        """The throttle's rate, a few times a second, for the report's rate over time."""
+        if self._ended_at is None and self._started_at is not None:
+            series = self._builder.rates
+            series.add(self._sender.clock.time() - self._started_at, self._sender.counts().rate)
+            loop = asyncio.get_running_loop()
+            self._sampler = loop.call_later(series.interval, self._sample)
+
+    def _finish(self) -> None:
+        if self._ended_at is not None:
+            return
+        self._ended_at = self._sender.clock.time()
+        for timer in (self._deadline_timer, self._sampler):
+            if timer is not None:
+                timer.cancel()
+        if self._reason is None:
+            self._reason = self._stop.reason
+        self._final = self._sender.counts()
+        for writer in (self._sink, self._failures):
+            if writer is not None:
+                writer.close()
+
+    # --- report ----------------------------------------------------------------------------
+
+    @property
+    def finished(self) -> bool:
+        """True once every record read has its result."""
+        return self._ended_at is not None
+
+    def report(self) -> BulkReport:
+        """The report of what has ended so far (the whole run once `finished`)."""
+        if self._started_at is None:
+            return self._builder.build(elapsed=0.0, abort_reason=self._reason)
+        if self._ended_at is None:
+            end, counts = self._sender.clock.time(), self._sender.counts()
+        else:
+            end, counts = self._ended_at, self._final
+        base = self._base
+        return self._builder.build(
+            elapsed=max(0.0, end - self._started_at),
+            throttled=counts.throttled - base.throttled,
+            rate_changes=counts.rate_changes - base.rate_changes,
+            token_refreshes=counts.token_refreshes - base.token_refreshes,
+            held_back=self._order.waited if self._order is not None else 0,
+            abort_reason=self._reason,
+        )

@@ -1,0 +1,331 @@
+"""One record through the throttle, the concurrency slots, the transport and the retry policy.
+
+`Sender` is what the bulk engine needs (send one record, read the clock, redact a text,
+read the counters); `HttpSender` is the real one, which `CampaignClient` composes.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from typing import Protocol
+
+import attrs
+
+from ._clock import Clock
+from ._credentials import Credentials
+from ._models import ProfileUpsert
+from ._results import RecordResult, RecordStatus
+from ._retry import RetryPolicy
+from ._sansio import Outcome, Verdict, classify, read_applied
+from ._slots import Slots
+from ._stop import StopSignal
+from ._throttle import Throttle
+from ._transport import Transport
+from .exceptions import TokenProviderError, TransportError, WebexCampaignError
+
+__all__ = ["HttpSender", "SendCounts", "Sender"]
+
+_AMBIGUOUS_NOTE = (
+    "; an earlier attempt lost its connection after sending, so it may be that attempt "
+    "which applied the record"
+)
+
+
+@attrs.frozen
+class SendCounts:
+    """Running totals of a sender, for a run's report (differences of two readings)."""
+
+    throttled: int = 0  #: 429 answers
+    rate_changes: int = 0  #: times the throttle's rate changed
+    token_refreshes: int = 0  #: new tokens asked for after a 498
+    rate: float | None = None  #: the throttle's rate now (None: unlimited)
+
+
+class Sender(Protocol):
+    """What the bulk engine uses to send records; it never sees the client."""
+
+    clock: Clock
+
+    async def send(
+        self, record: ProfileUpsert, body: bytes, index: int, stop: StopSignal | None
+    ) -> tuple[RecordResult, WebexCampaignError | None]:
+        """Send one encoded record; never raises an API error (see `HttpSender.send`)."""
+
+    def redact(self, text: str) -> str:
+        """``text`` without any secret the sender holds."""
+
+    def counts(self) -> SendCounts:
+        """The running totals now."""
+
+
+class HttpSender:
+    """Sends records to one URL with one set of credentials, throttle, slots and policy."""
+
+    def __init__(
+        self,
+        url: str,
+        credentials: Credentials,
+        throttle: Throttle,
+        transport: Transport,
+        *,
+        max_concurrency: int,
+        retry: RetryPolicy,
+        timeout: float | None,
+        clock: Clock,
+    ) -> None:
+        self.url = url
+        self.credentials = credentials
+        self.throttle = throttle
+        self.transport = transport
+        self.slots = Slots(max_concurrency)
+        self.retry = retry
+        self.timeout = timeout
+        self.clock = clock
+        self.random = random.random
+        #: 429 answers received.
+        self.throttled = 0
+
+    def __repr__(self) -> str:
+        return f"<HttpSender {self.url}>"
+
+    def redact(self, text: str) -> str:
+        return self.credentials.redact(text)
+
+    def counts(self) -> SendCounts:
+        throttle = self.throttle
+        return SendCounts(
+            self.throttled, throttle.rate_changes, self.credentials.refreshes, throttle.rate
+        )
+
+    async def send(
+        self,
+        record: ProfileUpsert,
+        body: bytes,
+        index: int = 0,
+        stop: StopSignal | None = None,
+    ) -> tuple[RecordResult, WebexCampaignError | None]:
+        """Send one encoded record through throttle and retries; never raises an API error.
+
+        Returns the record's result and, unless it was APPLIED, the typed error. ``stop`` is
+        checked before every send and every retry, and cuts waits short: a stopped record
+        ends SKIPPED if it was never sent, FAILED if it was.
+        """
+        slots = self.slots
+        credentials = self.credentials
+        throttle = self.throttle
+        transport = self.transport
+        now = self.clock.time
+        started = 0.0
+        attempts = 0
+        throttled = 0
+        refreshed = False
+        ambiguous = False
+        error: WebexCampaignError | None = None
+        while True:
+            if not slots.try_take():
+                await slots.take()
+            try:
+                sent_at = throttle.try_acquire()
+                if sent_at is None:
+                    if stop is None or throttle.ready():
+                        sent_at = await throttle.acquire()
+                    else:  # the throttle may make us wait: a stop must cut that short
+                        sent_at = await stop.until(throttle.acquire())
+                if stop is not None and stop.reason is not None:
+                    return _stopped(index, record, stop.reason, attempts, error), error
+                assert sent_at is not None
+                headers = credentials.headers
+                if headers is None:  # a token provider's first token
+                    try:
+                        await credentials.refresh(credentials.generation)
+                    except TokenProviderError as exc:
+                        if stop is not None and stop.reason is not None:  # the run stopped for it
+                            return _stopped(index, record, stop.reason, attempts, error), exc
+                        return _unsent_failure(index, record, exc, attempts), exc
+                    headers = credentials.headers
+                    assert headers is not None
+                generation = credentials.generation
+                attempts += 1
+                t0 = now()
+                if attempts == 1:
+                    started = t0  # the retry deadline counts from the first send
+                try:
+                    response = await transport.send(self.url, headers, body, self.timeout)
+                except TransportError as exc:
+                    latency = now() - t0
+                    outcome: Outcome | None = None
+                    error = exc
+                    ambiguous = True
+                else:
+                    latency = now() - t0
+                    applied = read_applied(response.status, response.body)
+                    if applied is not None:  # the usual answer, read without an Outcome
+                        throttle.succeeded(sent_at)
+                        return RecordResult(  # positional: this runs once per record
+                            index,
+                            _APPLIED,
+                            record.target,
+                            applied[0],
+                            applied[1],
+                            None,
+                            response.status,
+                            "",
+                            attempts,
+                            latency,
+                            record,
+                        ), None
+                    outcome = classify(
+                        response.status, response.headers, response.body, now=time.time()
+                    )
+            finally:
+                slots.give()
+            paused = False
+            retry_after = None
+            if outcome is not None:
+                verdict = outcome.verdict
+                if verdict is not Verdict.THROTTLED:
+                    throttle.succeeded(sent_at)
+                if verdict is Verdict.APPLIED:  # a rarer form of success ("2" as a string)
+                    return _result(index, record, _APPLIED, outcome, attempts, latency), None
+                if outcome.description:
+                    outcome = _redacted(outcome, credentials)
+                error = outcome.error(attempts)
+                final = _FINAL.get(verdict)
+                if verdict is Verdict.TOKEN_EXPIRED and not refreshed and credentials.can_refresh:
+                    refreshed = True
+                    try:
+                        await credentials.refresh(generation)
+                    except TokenProviderError as exc:
+                        return _unsent_failure(index, record, exc, attempts), exc
+                    continue
+                if final is not None:
+                    note = _AMBIGUOUS_NOTE if ambiguous and verdict is Verdict.NOT_APPLIED else ""
+                    return _result(index, record, final, outcome, attempts, latency, note), error
+                if verdict is Verdict.THROTTLED:
+                    throttled += 1
+                    self.throttled += 1
+                    if outcome.retry_after is not None:  # honoured up to the policy's maximum
+                        retry_after = min(outcome.retry_after, self.retry.maximum)
+                    paused = throttle.throttled(sent_at, retry_after)
+            assert error is not None
+            error.attempts = attempts
+            delay = self.retry.delay(
+                attempts,
+                elapsed=now() - started,
+                retry_after=retry_after,
+                random=self.random(),
+                throttled=throttled,
+            )
+            if delay is None:
+                return _gave_up(index, record, outcome, error, attempts, latency), error
+            if stop is not None and stop.reason is not None:
+                return _stopped(index, record, stop.reason, attempts, error), error
+            if delay > 0 and not (retry_after is not None and paused):
+                # (a Retry-After the throttle pauses every sender for is waited out there)
+                if stop is None:
+                    await self.clock.sleep(delay)
+                else:
+                    await stop.until(self.clock.sleep(delay))
+
+
+_APPLIED = RecordStatus.APPLIED
+
+#: Verdicts that end a record at once (the rest are retried).
+_FINAL = {
+    Verdict.NOT_APPLIED: RecordStatus.NOT_APPLIED,
+    Verdict.REJECTED: RecordStatus.REJECTED,
+    Verdict.FATAL: RecordStatus.FAILED,
+    Verdict.TOKEN_EXPIRED: RecordStatus.FAILED,
+}
+
+
+def _gave_up(
+    index: int,
+    record: ProfileUpsert,
+    outcome: Outcome | None,
+    error: WebexCampaignError,
+    attempts: int,
+    latency: float,
+) -> RecordResult:
+    """FAILED: the retry policy gave up."""
+    return RecordResult(
+        index,
+        RecordStatus.FAILED,
+        record.target,
+        code=outcome.code if outcome is not None else None,
+        http_status=outcome.http_status if outcome is not None else None,
+        message=str(error),
+        attempts=attempts,
+        latency=latency,
+        record=record,
+    )
+
+
+def _unsent_failure(
+    index: int, record: ProfileUpsert, error: WebexCampaignError, attempts: int
+) -> RecordResult:
+    """FAILED without an answer to read (the token provider failed)."""
+    error.attempts = attempts
+    return RecordResult(
+        index,
+        RecordStatus.FAILED,
+        record.target,
+        message=str(error),
+        attempts=attempts,
+        record=record,
+    )
+
+
+def _stopped(
+    index: int,
+    record: ProfileUpsert,
+    reason: str,
+    attempts: int,
+    error: WebexCampaignError | None,
+) -> RecordResult:
+    if attempts == 0 or error is None:
+        return RecordResult(
+            index, RecordStatus.SKIPPED, record.target, message=reason, record=record
+        )
+    return RecordResult(
+        index,
+        RecordStatus.FAILED,
+        record.target,
+        code=getattr(error, "code", None),
+        http_status=getattr(error, "http_status", None),
+        message=f"{reason} before retrying; last error: {error}",
+        attempts=attempts,
+        record=record,
+    )
+
+
+def _redacted(outcome: Outcome, credentials: Credentials) -> Outcome:
+    description = credentials.redact(outcome.description)
+    if description is outcome.description:
+        return outcome
+    return attrs.evolve(outcome, description=description)
+
+
+def _result(
+    index: int,
+    record: ProfileUpsert,
+    status: RecordStatus,
+    outcome: Outcome,
+    attempts: int,
+    latency: float,
+    note: str = "",
+) -> RecordResult:
+    return RecordResult(  # positional: this runs once per record
+        index,
+        status,
+        record.target,
+        outcome.update_count,
+        outcome.transaction_id,
+        outcome.code,
+        outcome.http_status,
+        outcome.description + note if note else outcome.description,
+        attempts,
+        latency,
+        record,
+    )

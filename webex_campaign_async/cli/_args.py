@@ -1,0 +1,227 @@
+"""The command line: argparse definitions, and their check into `JobOptions`."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from typing import Any
+
+from .. import UpdateLink, UpsertMode
+from ._options import API_KEY_ENV, BASE_URL_ENV, JobOptions, UsageError
+from ._readers import CsvOptions, detect_format
+
+__all__ = ["add_job_arguments", "build_parser", "check_outputs", "job_arguments", "job_options"]
+
+
+def _positive_float(text: str) -> float:
+    value = float(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be > 0, got {text}")
+    return value
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {text}")
+    return value
+
+
+def _enum(enum_type: type[Any]) -> Any:
+    def parse(text: str) -> Any:
+        try:  # the wire value ("0") or the name, in any case, with - for _
+            return enum_type(text.replace("-", "_"))
+        except ValueError:
+            choices = ", ".join(m.name.lower().replace("_", "-") for m in enum_type)
+            raise argparse.ArgumentTypeError(f"{text!r} is not one of {choices}") from None
+
+    return parse
+
+
+def _rename(text: str) -> tuple[str, str]:
+    old, sep, new = text.partition("=")
+    if not sep or not old or not new:
+        raise argparse.ArgumentTypeError(f"expected OLD=NEW, got {text!r}")
+    return old, new
+
+
+def add_job_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options shared by ``upsert`` and ``demo``."""
+    send = parser.add_argument_group("sending")
+    send.add_argument("--rate", type=_positive_float, help="requests per second (tenant throttle)")
+    send.add_argument("--burst", type=_positive_int, help="requests allowed at once")
+    send.add_argument("--concurrency", type=_positive_int, default=32, help="default: 32")
+    send.add_argument("--attempts", type=_positive_int, default=5, help="per record, default 5")
+    send.add_argument("--timeout", type=_positive_float, default=30.0, help="seconds per request")
+    send.add_argument("--deadline", type=_positive_float, help="seconds for the whole job")
+    send.add_argument(
+        "--unordered",
+        action="store_true",
+        help="send records of one key concurrently (only when every key is unique: a later "
+        "record may otherwise be overwritten by an earlier one)",
+    )
+    files = parser.add_argument_group("files")
+    files.add_argument("--report", metavar="PATH", help="write the report as JSON")
+    files.add_argument(
+        "--failures", metavar="PATH", help="write failed records as re-runnable JSON lines"
+    )
+    files.add_argument(
+        "--journal", metavar="PATH", help="journal of ended records (default: INPUT.journal)"
+    )
+    files.add_argument("--no-journal", action="store_true", help="do not keep a journal")
+    files.add_argument(
+        "--resume", action="store_true", help="skip the records the journal already ended"
+    )
+    show = parser.add_argument_group("display")
+    show.add_argument(
+        "--progress",
+        choices=["auto", "bar", "lines", "none"],
+        default="auto",
+        help="auto: a bar on a terminal, lines otherwise",
+    )
+    show.add_argument("--progress-interval", type=_positive_float, default=5.0, metavar="S")
+    show.add_argument("-v", "--verbose", action="store_true", help="log what the client does")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="webex-campaign",
+        description="Bulk upserts of Webex Campaign contact profiles.",
+        epilog="Exit codes: 0 all applied, 1 some did not apply, 2 usage or input error, "
+        "3 aborted (permission failure, wrong endpoint, deadline, interrupted).",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    up = sub.add_parser("upsert", help="upsert the profiles of a CSV or JSON lines file")
+    up.add_argument("input", metavar="INPUT", help="a .csv or .jsonl file")
+    up.add_argument("--format", choices=["csv", "jsonl"], help="default: from the extension")
+    up.add_argument("--profile-name", help="the profile list (required for CSV)")
+    up.add_argument("--key-column", default="key", help="CSV column of the profile key")
+    up.add_argument("--columns", help="CSV columns to send as attributes, comma separated")
+    up.add_argument(
+        "--rename",
+        type=_rename,
+        action="append",
+        default=[],
+        metavar="OLD=NEW",
+        help="send CSV column OLD as attribute NEW (repeatable)",
+    )
+    up.add_argument("--keep-empty", action="store_true", help="send empty CSV cells as ''")
+    up.add_argument("--delimiter", default=",", help="CSV delimiter")
+    up.add_argument("--encoding", default="utf-8-sig", help="CSV encoding")
+    up.add_argument(
+        "--upsert",
+        type=_enum(UpsertMode),
+        metavar="MODE",
+        help="create-only, create-or-update (default) or update-only",
+    )
+    up.add_argument(
+        "--update-link",
+        type=_enum(UpdateLink),
+        metavar="MODE",
+        help="ignore, create-empty (API default) or fail",
+    )
+    up.add_argument(
+        "--base-url",
+        default=os.environ.get(BASE_URL_ENV),
+        help=f"https://<your-domain>.webexcampaign.io (default: ${BASE_URL_ENV})",
+    )
+    up.add_argument("--upsert-path", help="API path of the upsert (default: inferred)")
+    up.add_argument(
+        "--api-key-env",
+        default=API_KEY_ENV,
+        metavar="NAME",
+        help=f"environment variable holding the API key (default: {API_KEY_ENV})",
+    )
+    up.add_argument(
+        "--allow-insecure-http",
+        action="store_true",
+        help="allow a plain http:// base URL that is not loopback (the key travels unencrypted)",
+    )
+    up.add_argument("--dry-run", action="store_true", help="validate and estimate, send nothing")
+    up.add_argument("--grace", type=_positive_float, default=10.0, help=argparse.SUPPRESS)
+    add_job_arguments(up)
+
+    demo = sub.add_parser("demo", help="run a job against the built-in emulator")
+    demo.add_argument("--records", type=_positive_int, default=5000, help="default: 5000")
+    demo.add_argument("--dir", help="where to write the sample file (default: a temp dir)")
+    add_job_arguments(demo)
+
+    sub.add_parser("emulator", help="serve the API emulator (see: webex-campaign emulator -h)")
+    return parser
+
+
+def job_options(args: argparse.Namespace) -> JobOptions:
+    """Check the parsed ``upsert`` command line and build the job's options."""
+    fmt = detect_format(args.input, args.format)
+    csv_options = None
+    if fmt == "csv":
+        if not args.profile_name:
+            raise UsageError("CSV input needs --profile-name")
+        csv_options = CsvOptions(
+            args.profile_name,
+            key_column=args.key_column,
+            columns=tuple(c.strip() for c in args.columns.split(",")) if args.columns else None,
+            rename=dict(args.rename),
+            keep_empty=args.keep_empty,
+            delimiter=args.delimiter,
+            encoding=args.encoding,
+            upsert=args.upsert or UpsertMode.CREATE_OR_UPDATE,
+            update_link=args.update_link,
+        )
+    return JobOptions(
+        format=fmt,
+        csv=csv_options,
+        profile_name=args.profile_name,
+        upsert=args.upsert,
+        update_link=args.update_link,
+        grace=args.grace,
+        upsert_path=args.upsert_path,
+        allow_insecure_http=args.allow_insecure_http,
+        **job_arguments(args, args.input),
+    )
+
+
+def job_arguments(args: argparse.Namespace, path: str) -> dict[str, Any]:
+    """The `JobOptions` fields of the options `add_job_arguments` defines, for input ``path``."""
+    journal = None if args.no_journal else (args.journal or f"{path}.journal")
+    if args.resume and journal is None:
+        raise UsageError("--resume needs a journal")
+    return {
+        "input": path,
+        "rate": args.rate,
+        "burst": args.burst,
+        "concurrency": args.concurrency,
+        "attempts": args.attempts,
+        "timeout": args.timeout,
+        "deadline": args.deadline,
+        "ordered": not args.unordered,
+        "journal": journal,
+        "resume": args.resume,
+        "failures": args.failures,
+        "report": args.report,
+        "progress": args.progress,
+        "progress_interval": args.progress_interval,
+    }
+
+
+def check_outputs(options: JobOptions) -> None:
+    """Refuse an output file that would overwrite the input or another output, or that
+    cannot be written: before the job, not after it."""
+    seen = {os.path.realpath(options.input): "the input file"}
+    outputs = (("--journal", options.journal), ("--failures", options.failures))
+    for flag, path in (*outputs, ("--report", options.report)):
+        if path is None:
+            continue
+        real = os.path.realpath(path)
+        if real in seen:
+            raise UsageError(f"{flag} {path!r} is {seen[real]}: choose another path")
+        seen[real] = f"the {flag} file"
+        hint = " (choose one with --journal, or --no-journal)" if flag == "--journal" else ""
+        if os.path.isdir(real):
+            raise UsageError(f"{flag} {path!r} is a directory{hint}")
+        parent = os.path.dirname(real)
+        if not os.path.isdir(parent):
+            raise UsageError(f"{flag} {path!r}: no such directory {parent!r}{hint}")
+        if not os.access(real if os.path.exists(real) else parent, os.W_OK):
+            raise UsageError(f"{flag} {path!r}: permission denied{hint}")

@@ -1,0 +1,41 @@
+"""The records of a job's input file, read by the reader its options choose."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator
+from typing import Any
+
+from ._options import JobOptions
+from ._readers import count_lines, read_csv, read_jsonl
+
+__all__ = ["estimate_total", "read_records"]
+
+
+def read_records(options: JobOptions) -> Iterator[tuple[int, Any]]:
+    """(line, ProfileUpsert | InvalidRecordError) of the job's input.
+
+    The file is opened and its header checked now: a file that cannot be read raises
+    `InputError` here, before a job starts, not from inside the run.
+    """
+    if options.format == "csv":
+        assert options.csv is not None
+        items = read_csv(options.input, options.csv)
+    else:
+        items = read_jsonl(
+            options.input,
+            profile_name=options.profile_name,
+            upsert=options.upsert,
+            update_link=options.update_link,
+        )
+    first = next(items, None)
+    return items if first is None else itertools.chain((first,), items)
+
+
+def estimate_total(options: JobOptions) -> int | None:
+    """Records in the input, from its line count (for the progress display)."""
+    try:
+        lines = count_lines(options.input)
+    except OSError:
+        return None
+    return max(0, lines - 1) if options.format == "csv" else lines

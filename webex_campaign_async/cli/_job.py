@@ -1,0 +1,211 @@
+"""One upsert job from a file: the input (less what a resumed journal ended) through one
+client, every result into the journal, the failures file and the progress display."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+from collections.abc import Iterator
+from typing import IO, Any
+
+import attrs
+
+from .. import (
+    DEFAULT_UPSERT_PATH,
+    FAILURE_STATUSES,
+    BulkReport,
+    BulkRun,
+    CampaignClient,
+    RateLimit,
+    RecordResult,
+    RecordStatus,
+    RetryPolicy,
+)
+from .._files import FailuresWriter
+from ._input import estimate_total, read_records
+from ._journal import Journal, JournalIndex, record_hash
+from ._options import EXIT_ABORTED, EXIT_NOT_ALL_APPLIED, EXIT_OK, JobOptions
+from ._progress import Progress, Snapshot, make_progress
+from ._signals import graceful_signals
+from ._summary import SHOWN_PROBLEMS, Tally, one_line, summarize, write_report
+
+__all__ = ["Job", "run_job"]
+
+
+class Job:
+    """The bookkeeping of one job around its `BulkRun`: journal, failures file, tally.
+
+    `records` yields the input's records, skipping those the resumed journal ended;
+    `on_result` journals each result (after its failures line: a killed job loses neither).
+    """
+
+    def __init__(self, options: JobOptions, client: CampaignClient, err: IO[str]) -> None:
+        self.options = options
+        self.client = client
+        self.tally = Tally()
+        self.index = (
+            JournalIndex.load(options.journal) if options.resume and options.journal else None
+        )
+        if self.index is not None and len(self.index):
+            print(f"resuming: the journal ended {len(self.index):,} records already", file=err)
+        if self.index is not None and self.index.unreadable:
+            print(
+                f"resuming: {self.index.unreadable:,} unreadable journal line(s) ignored", file=err
+            )
+        self._source = read_records(options)  # InputError now, before any file is written
+        self._lines: dict[int, tuple[int, int]] = {}  # run index -> (input line, record hash)
+        self.journal: Journal | None = None
+        self.failures: FailuresWriter | None = None
+
+    def open_files(self) -> None:
+        """The journal (a new one, or the resumed one extended) and the failures file."""
+        options, index = self.options, self.index
+        if options.failures and index is not None:
+            self.tally.kept = keep_ended_failures(options.failures, index)
+        if options.journal:
+            self.journal = Journal(options.journal, append=options.resume)
+        if options.failures:
+            self.failures = FailuresWriter(options.failures, append=index is not None)
+
+    def close_files(self) -> None:
+        for file in (self.journal, self.failures):
+            if file is not None:
+                file.close()
+
+    def records(self) -> Iterator[Any]:
+        position = 0
+        index, tally, lines = self.index, self.tally, self._lines
+        for line, item in self._source:
+            tally.last_line = line
+            digest = record_hash(item)
+            if index is not None and index.ended(line, digest):
+                tally.resumed += 1
+                tally.resumed_not_applied += not index.applied(line)
+                continue
+            lines[position] = (line, digest)
+            position += 1
+            yield item
+
+    def on_result(self, result: RecordResult) -> None:
+        line, digest = self._lines.pop(result.index)
+        status = result.status
+        if status in FAILURE_STATUSES and self.failures is not None:
+            self.failures.write(result, {"_line": line})  # in the OS before the journal line
+        if self.journal is not None:
+            self.journal.write(line, digest, result)
+        tally = self.tally
+        tally.done += 1
+        if status is RecordStatus.APPLIED:
+            tally.applied += 1
+            return
+        tally.not_applied += 1
+        if status in FAILURE_STATUSES:
+            tally.failed += 1
+        if len(tally.problems) < SHOWN_PROBLEMS and status is not RecordStatus.SKIPPED:
+            message = one_line(result.message).removeprefix(f"line {line}: ")
+            tally.problems.append(f"line {line}: {status.value}: {message}")
+
+    def snapshot(self, total: int | None) -> Snapshot:
+        tally = self.tally
+        return Snapshot(
+            tally.done + tally.resumed, total, tally.applied, tally.not_applied, self.client.rate
+        )
+
+    async def run(self, progress: Progress | None, total: int | None, err: IO[str]) -> BulkReport:
+        """Run the job's `BulkRun` to its end (or to a signal's) and return its report."""
+        options = self.options
+        run = self.client.stream_upsert(
+            self.records(),
+            on_result=self.on_result,
+            deadline=options.deadline,
+            ordered=options.ordered,
+        )
+        consumer = asyncio.ensure_future(_complete(run))
+        ticker = asyncio.ensure_future(self._tick(progress, total)) if progress else None
+        try:
+            with (
+                graceful_signals(run, consumer, options.grace, err),
+                contextlib.suppress(asyncio.CancelledError),
+            ):
+                await consumer
+        finally:
+            if ticker is not None:
+                ticker.cancel()
+        return run.report()
+
+    async def _tick(self, progress: Progress, total: int | None) -> None:
+        while True:
+            await asyncio.sleep(0.2)
+            progress.show(self.snapshot(total))
+
+
+async def _complete(run: BulkRun) -> None:
+    async with run:  # results reach the journal and the files through on_result
+        await run.complete()
+
+
+def make_client(options: JobOptions, base_url: str, api_key: str) -> CampaignClient:
+    """The client of a job (a base URL it refuses raises here, before any file is written)."""
+    rate = RateLimit(options.rate, burst=options.burst) if options.rate is not None else None
+    return CampaignClient(
+        base_url,
+        api_key=api_key,
+        rate=rate,
+        max_concurrency=options.concurrency,
+        retry=RetryPolicy(attempts=options.attempts),
+        timeout=options.timeout,
+        allow_insecure_http=options.allow_insecure_http,
+        upsert_path=options.upsert_path or DEFAULT_UPSERT_PATH,
+    )
+
+
+async def run_job(
+    options: JobOptions, *, base_url: str, api_key: str, out: IO[str], err: IO[str]
+) -> int:
+    """Run one upsert job to its end; return the exit code."""
+    client = make_client(options, base_url, api_key)
+    job = Job(options, client, err)
+    total = estimate_total(options)
+    progress = make_progress(options.progress, total, err, options.progress_interval)
+    job.open_files()
+    try:
+        async with client:
+            report = await job.run(progress, total, err)
+    finally:
+        job.close_files()
+    if progress is not None:
+        final = job.snapshot(total)
+        if not report.aborted:  # every record ended: the count of lines was only an estimate
+            final = attrs.evolve(final, total=final.done)
+        progress.close(final)
+    summarize(report, job.tally, options, out)
+    if options.report:
+        write_report(options.report, report, job.tally, options)
+    if report.aborted:
+        return EXIT_ABORTED
+    if report.applied == report.total and job.tally.resumed_not_applied == 0:
+        return EXIT_OK
+    return EXIT_NOT_ALL_APPLIED
+
+
+def keep_ended_failures(path: str, index: JournalIndex) -> int:
+    """Keep the lines of a previous run's failures file whose records the journal ended (a
+    resumed run does not send them again); drop the rest (they are sent again). Returns the
+    lines kept."""
+    if not os.path.exists(path):
+        return 0
+    kept = 0
+    with open(path, "rb") as old, open(path + ".tmp", "wb") as new:
+        for raw in old:
+            try:
+                line = json.loads(raw).get("_line")
+                ended = line in index and not index.applied(line)
+            except (ValueError, AttributeError, TypeError):
+                continue
+            if ended:
+                new.write(raw if raw.endswith(b"\n") else raw + b"\n")
+                kept += 1
+    os.replace(path + ".tmp", path)
+    return kept
