@@ -313,3 +313,52 @@ def test_stream_without_async_with_and_empty_input() -> None:
     assert len(seen) == report.total == report.applied == 50
     assert not report.aborted
     assert (empty.total, empty.ok, empty.aborted) == (0, True, False)
+
+
+def _versions(keys: int, per_key: int) -> list[ProfileUpsert]:
+    """``per_key`` versions of each key, a key's versions a few dozen records apart."""
+    block = 25
+    return [
+        ProfileUpsert(LIST, key=f"k{start + (k * 7 + v) % block}", attributes={"version": str(v)})
+        for start in range(0, keys, block)
+        for v in range(per_key)
+        for k in range(block)
+    ]
+
+
+def _stale_keys(ordered: bool) -> tuple[Any, int]:
+    core = EmulatorCore(
+        EmulatorConfig(
+            faults=Faults(seed=5, p500=0.05, p_drop_after=0.02, latency=0.005, jitter=0.04)
+        )
+    )
+    records = _versions(keys=500, per_key=4)
+    random.seed(1)
+    client = CampaignClient(
+        "http://127.0.0.1",
+        api_key=core.api_key,
+        transport=EmulatorTransport(core),
+        max_concurrency=64,
+        retry=RetryPolicy(attempts=8, initial=0.01, maximum=0.2),
+    )
+
+    async def main() -> Any:
+        async with client:
+            return await client.bulk_upsert(records, ordered=ordered)
+
+    report = run_virtual(main())
+    assert report.applied == report.total == 2000
+    stale = sum(core.store.get(LIST, f"k{k}") != {"version": "3"} for k in range(500))
+    return report, stale
+
+
+def test_repeated_keys_under_faults_end_with_each_keys_last_record() -> None:
+    report, stale = _stale_keys(ordered=True)
+    assert stale == 0
+    assert report.held_back > 0
+
+
+def test_without_order_the_same_faults_leave_stale_keys() -> None:
+    """The contrast: what per-key order prevents (same seed, same faults)."""
+    _, stale = _stale_keys(ordered=False)
+    assert stale > 0

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections import deque
-from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Iterator
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable
 from types import TracebackType
 from typing import Any
 
 from ._files import FailuresWriter, LineWriter, Target, result_line
+from ._intake import WAIT, Entry, Intake, Read
 from ._order import KeyOrder
 from ._records import RecordInput, prepare, unsent
 from ._report import BulkReport, ReportBuilder
@@ -40,11 +40,6 @@ HOLD_PER_WORKER = 4
 
 _CANCELLED = "cancelled"
 _STOPPED = "stopped"
-# (index, raw) read from the input; (index, raw, record, body) prepared and admitted
-_Read = tuple[int, Any]
-_Entry = tuple[int, Any, Any, bytes]
-#: Nothing to take now: wait for a record to end or for the input to move.
-_WAIT: _Read = (-1, None)
 
 
 def _abort_reason(error: WebexCampaignError) -> str | None:
@@ -93,12 +88,13 @@ class BulkRun:
         if not isinstance(max_failures, int) or max_failures < 0:
             raise ConfigurationError(f"max_failures must be an int >= 0, got {max_failures!r}")
         self._sender = sender
-        self._sync_input: Iterator[Any] | None = None
-        self._async_input: AsyncIterator[Any] | None = None
-        if isinstance(records, AsyncIterable):
-            self._async_input = aiter(records)
-        else:
-            self._sync_input = iter(records)
+        self._intake = Intake(
+            records,
+            order=KeyOrder() if ordered else None,
+            max_held=HOLD_PER_WORKER * concurrency,
+            read_ahead=concurrency,
+            on_input_error=self._input_failed,
+        )
         self._concurrency = concurrency
         self._deadline = deadline
         self._on_result = on_result
@@ -106,18 +102,10 @@ class BulkRun:
         self._sink: LineWriter | None = None
         self._failures: FailuresWriter | None = None
         self._builder = ReportBuilder(max_failures)
-        self._order: KeyOrder[_Entry] | None = KeyOrder() if ordered else None
-        self._max_held = HOLD_PER_WORKER * concurrency
-        self._ready: deque[_Entry] = deque()  # released by the order, to send next
-        self._buffer: deque[_Read] = deque()  # read ahead from an async input
-        self._idle: deque[asyncio.Future[None]] = deque()  # workers waiting for something
-        self._reader_waits: asyncio.Future[None] | None = None
-        self._inflight: dict[int, _Read | _Entry] = {}  # by worker: taken, not ended
+        self._inflight: dict[int, Read | Entry] = {}  # by worker: taken, not ended
         self._stop = StopSignal()
         self._reason: str | None = None  # why the run ended early (abort, stop, cancel)
         self._error: BaseException | None = None  # to raise at the end (input, on_result)
-        self._next_index = 0
-        self._exhausted = False
         self._queue: asyncio.Queue[RecordResult | None] | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._main: asyncio.Future[None] | None = None
@@ -130,7 +118,7 @@ class BulkRun:
 
     def __repr__(self) -> str:
         state = "finished" if self._ended_at is not None else "running"
-        return f"<BulkRun {state} read={self._next_index} ended={self._builder.total}>"
+        return f"<BulkRun {state} read={self._intake.read} ended={self._builder.total}>"
 
     # --- lifecycle -----------------------------------------------------------------------
 
@@ -201,8 +189,9 @@ class BulkRun:
             loop.create_task(self._work(n), name=f"webex-campaign-worker-{n}")
             for n in range(self._concurrency)
         ]
-        if self._async_input is not None:
-            self._tasks.append(loop.create_task(self._read(), name="webex-campaign-reader"))
+        if self._intake.reads_ahead:
+            reader = self._intake.reader()
+            self._tasks.append(loop.create_task(reader, name="webex-campaign-reader"))
         self._main = asyncio.ensure_future(self._run())
 
     async def _run(self) -> None:
@@ -219,8 +208,8 @@ class BulkRun:
         if self._reason is None and self._stop.reason is None:
             self._reason = reason
         self._stop.set(reason)
-        self._wake(len(self._idle))
-        if self._async_input is not None and len(self._tasks) > self._concurrency:
+        self._intake.stop()
+        if self._intake.reads_ahead and len(self._tasks) > self._concurrency:
             reader = self._tasks[-1]
             if reader is not asyncio.current_task():
                 reader.cancel()  # it may wait on an input that hangs
@@ -257,108 +246,33 @@ class BulkRun:
 
     def _leftovers(self, status: RecordStatus, message: str) -> list[RecordResult]:
         """Results for every record read and not ended (in flight, ready, held, read ahead)."""
-        entries: list[_Read | _Entry] = [*self._inflight.values(), *self._ready, *self._buffer]
-        if self._order is not None:
-            entries += self._order.drain()
+        entries = [*self._inflight.values(), *self._intake.leftovers()]
         self._inflight.clear()
-        self._ready.clear()
-        self._buffer.clear()
         entries.sort(key=lambda entry: entry[0])
         return [
             unsent(entry[0], entry[1], status, message, entry[2] if len(entry) == 4 else None)
             for entry in entries
         ]
 
-    # --- input -----------------------------------------------------------------------------
-
-    def _take(self) -> _Read | _Entry | None:
-        """A released record, else the next input item; `_WAIT`; None when all is read."""
-        if self._ready:
-            return self._ready.popleft()
-        order = self._order
-        if order is not None and order.held >= self._max_held:
-            return _WAIT  # the order holds enough: read on once some of it went
-        if self._buffer:  # read ahead from an async input
-            waits = self._reader_waits
-            if waits is not None and not waits.done():
-                waits.set_result(None)  # room again
-            return self._buffer.popleft()
-        if not self._exhausted:
-            if self._sync_input is None:
-                return _WAIT  # the reader wakes us
-            try:
-                raw = next(self._sync_input)
-            except StopIteration:
-                self._exhausted = True
-            except Exception as exc:
-                self._input_failed(exc)
-            else:
-                index = self._next_index
-                self._next_index = index + 1
-                return index, raw
-        return _WAIT if order is not None and order.held else None
-
-    async def _read(self) -> None:
-        """Read an async input ahead into a small buffer (a hanging input cannot stall a stop)."""
-        assert self._async_input is not None
-        loop = asyncio.get_running_loop()
-        try:
-            while self._stop.reason is None:
-                if len(self._buffer) >= self._concurrency:
-                    self._reader_waits = loop.create_future()
-                    await self._reader_waits
-                    continue
-                try:
-                    raw = await anext(self._async_input)
-                except StopAsyncIteration:
-                    break
-                except Exception as exc:
-                    self._input_failed(exc)
-                    break
-                self._buffer.append((self._next_index, raw))
-                self._next_index += 1
-                self._wake(1)
-        finally:
-            self._exhausted = True
-            self._wake(len(self._idle))
-
     def _input_failed(self, exc: Exception) -> None:
-        self._exhausted = True
         if self._error is None:
             self._error = exc
         self._abort_run(f"reading the input failed: {exc!r}")
-
-    def _wake(self, n: int) -> None:
-        idle = self._idle
-        while n > 0 and idle:
-            waiter = idle.popleft()
-            if not waiter.done():
-                waiter.set_result(None)
-                n -= 1
-
-    async def _wait_idle(self) -> None:
-        waiter = asyncio.get_running_loop().create_future()
-        self._idle.append(waiter)
-        try:
-            await waiter
-        except asyncio.CancelledError:
-            if waiter in self._idle:
-                self._idle.remove(waiter)
-            raise
 
     # --- workers ---------------------------------------------------------------------------
 
     async def _work(self, worker: int) -> None:
         stop = self._stop
         send = self._sender.send
-        order = self._order
+        intake = self._intake
+        order = intake.order
         inflight = self._inflight
         while stop.reason is None:
-            item = self._take()
+            item = intake.take()
             if item is None:
                 break
-            if item is _WAIT:
-                await self._wait_idle()
+            if item is WAIT:
+                await intake.wait()
                 continue
             inflight[worker] = item
             try:
@@ -385,12 +299,9 @@ class BulkRun:
                 result = self._crashed(item[0], item[1], exc)
             del inflight[worker]
             if order is not None and len(item) == 4:
-                released = order.done(item[2].profile_name, item[2].key)
-                if released:
-                    self._ready.extend(released)
-                self._wake(len(released) + 1)  # and one that may read on now
+                intake.release(order.done(item[2].profile_name, item[2].key))
             await self._deliver(result)
-        self._wake(len(self._idle))  # the end, or a stop: nobody waits for nothing
+        intake.wake_all()  # the end, or a stop: nobody waits for nothing
 
     def _crashed(self, index: int, raw: Any, exc: Exception) -> RecordResult:
         """An unexpected error: end the record FAILED and stop the run (no repr: no secrets)."""
@@ -479,6 +390,6 @@ class BulkRun:
             throttled=counts.throttled - base.throttled,
             rate_changes=counts.rate_changes - base.rate_changes,
             token_refreshes=counts.token_refreshes - base.token_refreshes,
-            held_back=self._order.waited if self._order is not None else 0,
+            held_back=self._intake.order.waited if self._intake.order is not None else 0,
             abort_reason=self._reason,
         )
