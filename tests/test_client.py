@@ -50,7 +50,7 @@ def clock() -> FakeClock:
 
 def make_client(clock: FakeClock, **kwargs: Any) -> CampaignClient:
     kwargs.setdefault("api_key", KEY)
-    kwargs.setdefault("retry", RetryPolicy(attempts=4, initial=1, jitter=False))
+    kwargs.setdefault("retry", RetryPolicy(attempts=4, initial=1, jitter=False, outage=0))
     return CampaignClient(BASE, clock=clock, **kwargs)
 
 

@@ -87,3 +87,29 @@ def test_429s_have_their_own_budget(attempts: int, throttled: int, expected: flo
 
 def test_never() -> None:
     assert RetryPolicy.never().delay(1, elapsed=0, retry_after=None, random=0.5) is None
+
+
+@pytest.mark.parametrize(
+    ("attempts", "unavailable", "elapsed", "gives_up"),
+    [
+        (5, 0, 1.0, True),  # five failures of any other kind: the budget is used up
+        (5, 5, 1.0, False),  # five gateway answers within the outage window: not counted
+        (9, 5, 1.0, False),  # four counted, five not
+        (10, 5, 1.0, True),  # five counted
+        (5, 5, 60.0, True),  # past the window they count like any failure
+        (40, 40, 59.0, False),  # a long outage, still within the window
+    ],
+)
+def test_gateway_answers_and_lost_connections_have_a_time_budget(
+    attempts: int, unavailable: int, elapsed: float, gives_up: bool
+) -> None:
+    policy = RetryPolicy(attempts=5, outage=60.0, maximum=0.5, deadline=None)
+    delay = policy.delay(
+        attempts, elapsed=elapsed, retry_after=None, random=0.5, unavailable=unavailable
+    )
+    assert (delay is None) is gives_up
+
+
+def test_outage_zero_counts_them_at_once() -> None:
+    policy = RetryPolicy(attempts=2, outage=0)
+    assert policy.delay(2, elapsed=0.1, retry_after=None, random=0.5, unavailable=2) is None

@@ -192,11 +192,10 @@ def test_business_error_keeps_the_vendor_description() -> None:
     assert outcome.description == "Profile Id and Profile name do not match."
 
 
-def test_html_error_page_becomes_a_short_snippet() -> None:
+def test_html_error_page_becomes_its_title() -> None:
     outcome = classify(503, {}, body_of("503-html.html"), now=NOW)
-    assert outcome.description == (
-        "HTTP 503: 503 Service Temporarily Unavailable 503 Service Temporarily Unavailable nginx"
-    )
+    assert outcome.description == "503 Service Temporarily Unavailable"
+    assert str(outcome.error()) == "HTTP 503: 503 Service Temporarily Unavailable"  # once each
     assert "<" not in outcome.description
     assert "font-family" not in outcome.description
 

@@ -35,7 +35,7 @@ class Credentials:
         "_failure",
         "_lock",
         "_provider",
-        "_secret",
+        "_secrets",
         "generation",
         "headers",
         "refreshes",
@@ -47,7 +47,7 @@ class Credentials:
         if api_key is not None and (not isinstance(api_key, str) or not api_key.strip()):
             raise ConfigurationError("api_key must be a non-empty string")
         self._provider = provider
-        self._secret = api_key
+        self._secrets: tuple[str, ...] = (api_key,) if api_key is not None else ()
         self.headers: Mapping[str, str] | None = (
             request_headers(api_key) if api_key is not None else None
         )
@@ -94,7 +94,8 @@ class Credentials:
             if not isinstance(token, str) or not token.strip():
                 self._failure = (self._calls, "the token provider returned no token")
                 raise TokenProviderError(self._failure[1])
-            self._secret = token
+            if token not in self._secrets:  # every token ever held stays redacted
+                self._secrets = tuple(sorted((*self._secrets, token), key=len, reverse=True))
             self.headers = request_headers(token)
             self.generation += 1
             if not first:
@@ -102,6 +103,12 @@ class Credentials:
                 logger.info("access token refreshed")
 
     def redact(self, text: str) -> str:
-        """``text`` with the current token removed, should a server ever echo it."""
-        secret = self._secret
-        return text.replace(secret, _REDACTED) if secret and secret in text else text
+        """``text`` without any token this client ever held, should a server echo one."""
+        for secret in self._secrets:
+            if secret in text:
+                text = text.replace(secret, _REDACTED)
+        return text
+
+    def leaks(self, text: str) -> bool:
+        """True when ``text`` holds a token this client ever held."""
+        return any(secret in text for secret in self._secrets)

@@ -26,6 +26,7 @@ from .exceptions import (
     ConfigurationError,
     EndpointError,
     PermissionDeniedError,
+    TLSVerificationError,
     TokenExpiredError,
     TokenProviderError,
     WebexCampaignError,
@@ -51,6 +52,8 @@ def _abort_reason(error: WebexCampaignError) -> str | None:
     if isinstance(error, TokenExpiredError):
         return f"the token expired and no fresh one was accepted ({error})"
     if isinstance(error, TokenProviderError):
+        return str(error)
+    if isinstance(error, TLSVerificationError):
         return str(error)
     return None
 
@@ -390,6 +393,7 @@ class BulkRun:
             throttled=counts.throttled - base.throttled,
             rate_changes=counts.rate_changes - base.rate_changes,
             token_refreshes=counts.token_refreshes - base.token_refreshes,
+            connection_failures=counts.connect_failures - base.connect_failures,
             held_back=self._intake.order.waited if self._intake.order is not None else 0,
             abort_reason=self._reason,
         )

@@ -100,7 +100,8 @@ class BulkReport:
 
     ``failures`` holds up to the run's ``max_failures`` FAILED/REJECTED/INVALID/SKIPPED
     results (``failures_dropped`` says how many more there were; a failures file keeps all).
-    ``requests`` counts HTTP requests, ``retries`` those beyond each record's first,
+    ``requests`` counts HTTP requests sent, ``retries`` those beyond each record's first,
+    ``connection_failures`` the connections that failed before a request was sent,
     ``throttled`` the 429 answers seen, ``rate_changes`` the throttle's adaptations,
     ``held_back`` the records that waited for an earlier record of their key, and ``rates``
     the throttle's rate over the run (``None``: unlimited) as ``(seconds, rate)`` points.
@@ -118,6 +119,7 @@ class BulkReport:
     token_refreshes: int
     elapsed: float
     latency: LatencySummary
+    connection_failures: int = 0
     held_back: int = 0
     rates: tuple[tuple[float, float | None], ...] = ()
     aborted: bool = False
@@ -176,6 +178,7 @@ class BulkReport:
             "throttled": self.throttled,
             "rate_changes": self.rate_changes,
             "token_refreshes": self.token_refreshes,
+            "connection_failures": self.connection_failures,
             "elapsed": round(self.elapsed, 6),
             "records_per_second": round(self.records_per_second, 3),
             "latency": attrs.asdict(self.latency),
@@ -198,7 +201,7 @@ class BulkReport:
         lines.append(
             f"  requests {self.requests:,} ({self.retries:,} retries), 429 answers "
             f"{self.throttled:,}, rate changes {self.rate_changes:,}, token refreshes "
-            f"{self.token_refreshes:,}"
+            f"{self.token_refreshes:,}, failed connections {self.connection_failures:,}"
         )
         rate = self.rates[-1][1] if self.rates else None
         if rate is not None or self.held_back:
@@ -267,6 +270,7 @@ class ReportBuilder:
         throttled: int = 0,
         rate_changes: int = 0,
         token_refreshes: int = 0,
+        connection_failures: int = 0,
         held_back: int = 0,
         abort_reason: str | None = None,
     ) -> BulkReport:
@@ -287,6 +291,7 @@ class ReportBuilder:
                 latency.quantile(0.99),
                 latency.maximum if latency.count else None,
             ),
+            connection_failures=connection_failures,
             held_back=held_back,
             rates=tuple(self.rates.points),
             aborted=abort_reason is not None,

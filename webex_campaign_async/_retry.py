@@ -30,6 +30,10 @@ class RetryPolicy:
     - ``throttled_attempts``: 429 answers a record may get before it fails. A 429 says "come
       back later", and the throttle slows the whole client down meanwhile, so a storm of them
       is waited out (within the ``deadline``) rather than failing records.
+    - ``outage``: seconds from a record's first attempt during which gateway answers (502,
+      503, 504) and lost connections do not use up ``attempts``: a gateway restarting or a
+      network blip is waited out instead of failing the records caught in it. Later, they
+      count like any failure. ``0`` turns this off.
     - ``initial``, ``multiplier``, ``maximum``: the n-th retry waits up to
       ``min(maximum, initial * multiplier ** (n - 1))`` seconds...
     - ``jitter``: ...times a uniform random factor in [0, 1) ("full jitter"), so that
@@ -43,6 +47,7 @@ class RetryPolicy:
 
     attempts: int = attrs.field(default=5)
     throttled_attempts: int = attrs.field(default=20)
+    outage: float = attrs.field(default=60.0)
     initial: float = attrs.field(default=0.5, validator=_positive)
     maximum: float = attrs.field(default=30.0, validator=_positive)
     multiplier: float = attrs.field(default=2.0)
@@ -55,6 +60,11 @@ class RetryPolicy:
         if not isinstance(value, int) or isinstance(value, bool) or value < 1:
             raise ConfigurationError(f"{attribute.name} must be an int >= 1, got {value!r}")
 
+    @outage.validator
+    def _check_outage(self, _: attrs.Attribute[float], value: float) -> None:
+        if not value >= 0:
+            raise ConfigurationError(f"outage must be >= 0 seconds, got {value!r}")
+
     @multiplier.validator
     def _check_multiplier(self, _: attrs.Attribute[float], value: float) -> None:
         if not value >= 1:
@@ -63,7 +73,7 @@ class RetryPolicy:
     @classmethod
     def never(cls) -> RetryPolicy:
         """One attempt, no retries."""
-        return cls(attempts=1, throttled_attempts=1)
+        return cls(attempts=1, throttled_attempts=1, outage=0)
 
     def backoff(self, retry: int, random: float) -> float:
         """The wait before the ``retry``-th retry (1-based), before any ``Retry-After``."""
@@ -78,14 +88,19 @@ class RetryPolicy:
         retry_after: float | None,
         random: float,
         throttled: int = 0,
+        unavailable: int = 0,
     ) -> float | None:
         """Seconds to wait after ``attempts`` failed attempts, or ``None`` to give up.
 
-        ``throttled`` of the attempts were answered 429 (the last one included, if it was),
-        ``elapsed`` is the time since the first attempt started, ``random`` a number in
-        [0, 1) for the jitter, ``retry_after`` the API's ``Retry-After`` if it sent one.
+        ``throttled`` of the attempts were answered 429 and ``unavailable`` were gateway
+        answers or lost connections (the last one included, if it was), ``elapsed`` is the
+        time since the first attempt started, ``random`` a number in [0, 1) for the jitter,
+        ``retry_after`` the API's ``Retry-After`` if it sent one.
         """
-        if attempts - throttled >= self.attempts or throttled >= self.throttled_attempts:
+        counted = attempts - throttled
+        if elapsed < self.outage:
+            counted -= unavailable
+        if counted >= self.attempts or throttled >= self.throttled_attempts:
             return None
         wait = retry_after if retry_after is not None else self.backoff(attempts, random)
         if self.deadline is not None and elapsed + wait > self.deadline:

@@ -7,6 +7,7 @@ HTTP 200 bodies) and maps every row of the vendor's failure table to one `Verdic
 from __future__ import annotations
 
 import enum
+import html
 import re
 from collections.abc import Mapping
 from email.utils import parsedate_to_datetime
@@ -33,6 +34,7 @@ __all__ = [
     "Response",
     "Verdict",
     "classify",
+    "page_title",
     "parse_retry_after",
     "read_applied",
     "request_headers",
@@ -121,6 +123,19 @@ _NOT_APPLIED_TEXT = (
     "update-count 0: nothing was created or updated (the vendor warns this usually means a "
     "wrong request body: a key or filter that matches nothing, a wrong profile name)"
 )
+
+
+_TITLE = re.compile(rb"<(title|h1)\b[^>]*>(.*?)</\1\s*>", re.S | re.I)
+
+
+def page_title(body: bytes) -> str | None:
+    """The ``<title>`` (else the first ``<h1>``) of an HTML page, as one plain line."""
+    found = {m.group(1).lower(): m.group(2) for m in reversed(list(_TITLE.finditer(body[:20_000])))}
+    raw = found.get(b"title") or found.get(b"h1")
+    if raw is None:
+        return None
+    text = _SPACE.sub(" ", html.unescape(_TAGS.sub(b" ", raw).decode("utf-8", "replace"))).strip()
+    return text[:_SNIPPET_CHARS] or None
 
 
 def snippet(body: bytes, limit: int = _SNIPPET_CHARS) -> str:
@@ -306,9 +321,12 @@ def classify(status: int, headers: Mapping[str, str], body: bytes, *, now: float
     if 200 <= status < 300:
         text = f"unexpected response body: {snippet(body)}" if body else "empty response body"
     else:
-        text = _STATUS_TEXT.get(status, f"HTTP {status}")
-        if body:
-            text = f"{text}: {snippet(body)}"
+        # the status is in the error's message already: here only what the body adds
+        text = _STATUS_TEXT.get(status, "")
+        detail = (page_title(body) or snippet(body)) if body else ""
+        if detail.startswith(str(status)) and text:  # "502 Bad Gateway" says it all
+            text = ""
+        text = f"{text}: {detail}" if text and detail else text or detail or "no body"
     return Outcome(
         verdict, status, description=text, retry_after=_retry_after(verdict, headers, now)
     )

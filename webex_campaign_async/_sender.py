@@ -22,7 +22,14 @@ from ._slots import Slots
 from ._stop import StopSignal
 from ._throttle import Throttle
 from ._transport import Transport
-from .exceptions import TokenProviderError, TransportError, WebexCampaignError
+from .exceptions import (
+    ConnectError,
+    ConnectionLostError,
+    TLSVerificationError,
+    TokenProviderError,
+    TransportError,
+    WebexCampaignError,
+)
 
 __all__ = ["HttpSender", "SendCounts", "Sender"]
 
@@ -40,6 +47,7 @@ class SendCounts:
     rate_changes: int = 0  #: times the throttle's rate changed
     token_refreshes: int = 0  #: new tokens asked for after a 498
     rate: float | None = None  #: the throttle's rate now (None: unlimited)
+    connect_failures: int = 0  #: connections that failed before a request was sent
 
 
 class Sender(Protocol):
@@ -85,6 +93,8 @@ class HttpSender:
         self.random = random.random
         #: 429 answers received.
         self.throttled = 0
+        #: Connections that could not be made (no request was sent).
+        self.connect_failures = 0
 
     def __repr__(self) -> str:
         return f"<HttpSender {self.url}>"
@@ -95,7 +105,11 @@ class HttpSender:
     def counts(self) -> SendCounts:
         throttle = self.throttle
         return SendCounts(
-            self.throttled, throttle.rate_changes, self.credentials.refreshes, throttle.rate
+            self.throttled,
+            throttle.rate_changes,
+            self.credentials.refreshes,
+            throttle.rate,
+            self.connect_failures,
         )
 
     async def send(
@@ -116,9 +130,11 @@ class HttpSender:
         throttle = self.throttle
         transport = self.transport
         now = self.clock.time
-        started = 0.0
-        attempts = 0
+        started: float | None = None
+        attempts = 0  # requests sent
+        tries = 0  # attempts and connections that failed before sending
         throttled = 0
+        unavailable = 0  # gateway answers and lost connections
         refreshed = False
         ambiguous = False
         error: WebexCampaignError | None = None
@@ -146,28 +162,40 @@ class HttpSender:
                     headers = credentials.headers
                     assert headers is not None
                 generation = credentials.generation
-                attempts += 1
+                tries += 1
                 t0 = now()
-                if attempts == 1:
-                    started = t0  # the retry deadline counts from the first send
+                if started is None:
+                    started = t0  # the retry deadline counts from the first try
                 try:
                     response = await transport.send(self.url, headers, body, self.timeout)
                 except TransportError as exc:
                     latency = now() - t0
                     outcome: Outcome | None = None
-                    error = exc
-                    ambiguous = True
+                    error = _redacted_error(exc, credentials)
+                    if isinstance(exc, ConnectError):  # nothing was sent
+                        self.connect_failures += 1
+                        if isinstance(exc, TLSVerificationError):
+                            return _unsent_failure(index, record, error, attempts), error
+                    else:
+                        attempts += 1
+                        ambiguous = True  # it may have been applied
+                    if isinstance(exc, (ConnectError, ConnectionLostError)):
+                        unavailable += 1
                 else:
+                    attempts += 1
                     latency = now() - t0
                     applied = read_applied(response.status, response.body)
                     if applied is not None:  # the usual answer, read without an Outcome
                         throttle.succeeded(sent_at)
+                        transaction_id = applied[1]
+                        if transaction_id is not None and credentials.leaks(transaction_id):
+                            transaction_id = credentials.redact(transaction_id)
                         return RecordResult(  # positional: this runs once per record
                             index,
                             _APPLIED,
                             record.target,
                             applied[0],
-                            applied[1],
+                            transaction_id,
                             None,
                             response.status,
                             "",
@@ -188,8 +216,7 @@ class HttpSender:
                     throttle.succeeded(sent_at)
                 if verdict is Verdict.APPLIED:  # a rarer form of success ("2" as a string)
                     return _result(index, record, _APPLIED, outcome, attempts, latency), None
-                if outcome.description:
-                    outcome = _redacted(outcome, credentials)
+                outcome = _redacted(outcome, credentials)
                 error = outcome.error(attempts)
                 final = _FINAL.get(verdict)
                 if verdict is Verdict.TOKEN_EXPIRED and not refreshed and credentials.can_refresh:
@@ -202,6 +229,8 @@ class HttpSender:
                 if final is not None:
                     note = _AMBIGUOUS_NOTE if ambiguous and verdict is Verdict.NOT_APPLIED else ""
                     return _result(index, record, final, outcome, attempts, latency, note), error
+                if outcome.http_status in _GATEWAY:
+                    unavailable += 1
                 if verdict is Verdict.THROTTLED:
                     throttled += 1
                     self.throttled += 1
@@ -211,11 +240,12 @@ class HttpSender:
             assert error is not None
             error.attempts = attempts
             delay = self.retry.delay(
-                attempts,
-                elapsed=now() - started,
+                tries,
+                elapsed=now() - (started if started is not None else now()),
                 retry_after=retry_after,
                 random=self.random(),
                 throttled=throttled,
+                unavailable=unavailable,
             )
             if delay is None:
                 return _gave_up(index, record, outcome, error, attempts, latency), error
@@ -230,6 +260,7 @@ class HttpSender:
 
 
 _APPLIED = RecordStatus.APPLIED
+_GATEWAY = frozenset({502, 503, 504})
 
 #: Verdicts that end a record at once (the rest are retried).
 _FINAL = {
@@ -301,10 +332,21 @@ def _stopped(
 
 
 def _redacted(outcome: Outcome, credentials: Credentials) -> Outcome:
+    """The outcome without any token in its texts (a server may echo one)."""
     description = credentials.redact(outcome.description)
-    if description is outcome.description:
+    transaction_id = outcome.transaction_id
+    if transaction_id is not None:
+        transaction_id = credentials.redact(transaction_id)
+    if description is outcome.description and transaction_id is outcome.transaction_id:
         return outcome
-    return attrs.evolve(outcome, description=description)
+    return attrs.evolve(outcome, description=description, transaction_id=transaction_id)
+
+
+def _redacted_error(error: TransportError, credentials: Credentials) -> TransportError:
+    """The same error without any token in its message."""
+    text = str(error)
+    clean = credentials.redact(text)
+    return error if clean is text else type(error)(clean)
 
 
 def _result(

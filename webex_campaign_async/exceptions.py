@@ -7,8 +7,11 @@
     ├── InvalidRecordError (ValueError)  a record failed local validation; never sent
     ├── InputError                       an input file cannot be read as records at all
     ├── TokenProviderError               the token provider raised or gave an empty token
-    ├── TransportError                   no HTTP answer: refused, reset, dropped connection
-    │   └── RequestTimeoutError          no answer within the configured timeout
+    ├── TransportError                   no HTTP answer: reset, dropped connection, bad answer
+    │   ├── RequestTimeoutError          no answer within the configured timeout
+    │   ├── ConnectionLostError          closed or reset before the answer: may have applied
+    │   └── ConnectError                 no connection (refused, DNS, proxy): nothing was sent
+    │       └── TLSVerificationError     the server's certificate is not trusted: the run stops
     └── ApiError                         the API answered with an error
         ├── NotAppliedError              HTTP 200 but update-count 0: nothing changed
         ├── RejectedError                a permanent error for this record (1010, 1001, ...)
@@ -19,8 +22,9 @@
             ├── PermissionDeniedError    430: the key may not call this API
             └── TokenExpiredError        498: the token expired (the client asks again)
 
-Retryable: `TransportError`, `ThrottledError`, `ServerError` (and `TokenExpiredError` after a
-refresh). ``attempts`` says how many requests were made before the error was raised.
+Retryable: `TransportError` (but `TLSVerificationError`), `ThrottledError`, `ServerError` (and
+`TokenExpiredError` after a refresh). ``attempts`` says how many requests were sent before
+the error was raised (a failed connection sent none).
 No message, repr or attribute of these exceptions holds an API key or token.
 """
 
@@ -30,6 +34,8 @@ __all__ = [
     "ApiError",
     "AuthError",
     "ConfigurationError",
+    "ConnectError",
+    "ConnectionLostError",
     "EndpointError",
     "InputError",
     "InvalidRecordError",
@@ -38,6 +44,7 @@ __all__ = [
     "RejectedError",
     "RequestTimeoutError",
     "ServerError",
+    "TLSVerificationError",
     "ThrottledError",
     "TokenExpiredError",
     "TokenProviderError",
@@ -133,6 +140,24 @@ class TransportError(WebexCampaignError):
 
 class RequestTimeoutError(TransportError, TimeoutError):
     """No response arrived within the configured timeout."""
+
+
+class ConnectionLostError(TransportError):
+    """The connection was closed or reset before a whole answer came: the request may or
+    may not have been applied."""
+
+
+class ConnectError(TransportError):
+    """No connection could be made (refused, name not resolved, proxy or TLS handshake
+    failure): the request was not sent, so it was certainly not applied."""
+
+
+class TLSVerificationError(ConnectError):
+    """The server's TLS certificate is not trusted. Retrying cannot help: a bulk run stops.
+
+    Behind a TLS-inspecting proxy, give its CA (``AiohttpTransport(ssl_context=...)``, the
+    CLI's ``--ca-file``, or ``SSL_CERT_FILE``); verification is never turned off.
+    """
 
 
 class ApiError(WebexCampaignError):

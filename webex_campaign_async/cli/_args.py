@@ -138,6 +138,17 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="allow a plain http:// base URL that is not loopback (the key travels unencrypted)",
     )
+    up.add_argument(
+        "--ca-file",
+        metavar="PATH",
+        help="also trust the CA certificates in PATH (PEM), e.g. a TLS-inspecting proxy's; "
+        "SSL_CERT_FILE replaces the system's CAs instead",
+    )
+    up.add_argument(
+        "--no-proxy",
+        action="store_true",
+        help="ignore HTTPS_PROXY / HTTP_PROXY / NO_PROXY and connect directly",
+    )
     up.add_argument("--dry-run", action="store_true", help="validate and estimate, send nothing")
     up.add_argument("--grace", type=_positive_float, default=10.0, help=argparse.SUPPRESS)
     add_job_arguments(up)
@@ -178,6 +189,8 @@ def job_options(args: argparse.Namespace) -> JobOptions:
         grace=args.grace,
         upsert_path=args.upsert_path,
         allow_insecure_http=args.allow_insecure_http,
+        ca_file=args.ca_file,
+        trust_env=not args.no_proxy,
         **job_arguments(args, args.input),
     )
 

@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import json
 import os
+import ssl
 from collections.abc import Iterator
 from typing import IO, Any
 
@@ -15,6 +16,7 @@ import attrs
 from .. import (
     DEFAULT_UPSERT_PATH,
     FAILURE_STATUSES,
+    AiohttpTransport,
     BulkReport,
     BulkRun,
     CampaignClient,
@@ -26,7 +28,7 @@ from .. import (
 from .._files import FailuresWriter
 from ._input import estimate_total, read_records
 from ._journal import Journal, JournalIndex, record_hash
-from ._options import EXIT_ABORTED, EXIT_NOT_ALL_APPLIED, EXIT_OK, JobOptions
+from ._options import EXIT_ABORTED, EXIT_NOT_ALL_APPLIED, EXIT_OK, JobOptions, UsageError
 from ._progress import Progress, Snapshot, make_progress
 from ._signals import graceful_signals
 from ._summary import SHOWN_PROBLEMS, Tally, one_line, summarize, write_report
@@ -146,9 +148,26 @@ async def _complete(run: BulkRun) -> None:
         await run.complete()
 
 
+def tls_context(ca_file: str | None) -> ssl.SSLContext | None:
+    """The system's CAs plus those of ``ca_file`` (None: the default context)."""
+    if ca_file is None:
+        return None
+    context = ssl.create_default_context()
+    try:
+        context.load_verify_locations(cafile=ca_file)
+    except (OSError, ssl.SSLError) as exc:
+        raise UsageError(f"--ca-file {ca_file!r}: cannot load CA certificates ({exc})") from None
+    return context
+
+
 def make_client(options: JobOptions, base_url: str, api_key: str) -> CampaignClient:
     """The client of a job (a base URL it refuses raises here, before any file is written)."""
     rate = RateLimit(options.rate, burst=options.burst) if options.rate is not None else None
+    transport = AiohttpTransport(
+        max_connections=options.concurrency,
+        ssl_context=tls_context(options.ca_file),
+        trust_env=options.trust_env,
+    )
     return CampaignClient(
         base_url,
         api_key=api_key,
@@ -158,6 +177,7 @@ def make_client(options: JobOptions, base_url: str, api_key: str) -> CampaignCli
         timeout=options.timeout,
         allow_insecure_http=options.allow_insecure_http,
         upsert_path=options.upsert_path or DEFAULT_UPSERT_PATH,
+        transport=transport,
     )
 
 

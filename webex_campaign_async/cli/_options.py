@@ -55,3 +55,5 @@ class JobOptions:
     grace: float = 10.0
     upsert_path: str | None = None
     allow_insecure_http: bool = False
+    ca_file: str | None = None
+    trust_env: bool = True

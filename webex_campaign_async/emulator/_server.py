@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import ssl
 from collections.abc import Callable
 from types import TracebackType
 from typing import Any
@@ -151,7 +152,8 @@ class Emulator:
             assert emu.store.get("customers", "C-1") == {"firstname": "Matt"}
 
     ``config`` is an `EmulatorConfig`; keyword ``overrides`` replace its fields. ``clock``
-    (default: the running loop's time) stamps every request.
+    (default: the running loop's time) stamps every request. ``ssl_context`` (a server
+    context, say from ``trustme``) serves HTTPS instead of plain HTTP.
     """
 
     def __init__(
@@ -159,12 +161,14 @@ class Emulator:
         config: EmulatorConfig | None = None,
         *,
         clock: Callable[[], float] | None = None,
+        ssl_context: ssl.SSLContext | None = None,
         **overrides: Any,
     ) -> None:
         config = config if config is not None else EmulatorConfig()
         if overrides:
             config = attrs.evolve(config, **overrides)
         self.core = EmulatorCore(config, clock or default_clock)
+        self._ssl_context = ssl_context
         self._runner: web.AppRunner | None = None
         self._base_url: str | None = None
         self._port: int | None = None
@@ -182,7 +186,7 @@ class Emulator:
 
     @property
     def base_url(self) -> str:
-        """``http://127.0.0.1:<port>``: pass it to the client."""
+        """``http://127.0.0.1:<port>`` (``https`` with an ``ssl_context``): for the client."""
         if self._base_url is None:
             raise RuntimeError("the emulator is not serving: use 'async with Emulator()'")
         return self._base_url
@@ -248,7 +252,7 @@ class Emulator:
         await runner.setup()
         try:
             sock = _listen(config.host, config.port)
-            site = web.SockSite(runner, sock)
+            site = web.SockSite(runner, sock, ssl_context=self._ssl_context)
             await site.start()
         except BaseException:
             await runner.cleanup()
@@ -257,7 +261,8 @@ class Emulator:
         host, port = sock.getsockname()[:2]
         self._port = port
         shown = f"[{host}]" if ":" in host else host
-        self._base_url = f"http://{shown}:{port}"
+        scheme = "https" if self._ssl_context is not None else "http"
+        self._base_url = f"{scheme}://{shown}:{port}"
         self.core.start(self.core.clock())
 
     async def aclose(self) -> None:

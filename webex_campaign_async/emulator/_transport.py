@@ -2,7 +2,7 @@
 
 It runs the same `EmulatorCore` as the server and plays its `Decision` with
 ``asyncio.sleep`` (instant on a virtual-time loop): latency and slowness are slept, a drop
-raises `TransportError`, an answer later than ``timeout`` raises `RequestTimeoutError` after
+raises `ConnectionLostError`, an answer later than ``timeout`` raises `RequestTimeoutError` after
 ``timeout`` seconds (a slow write is applied all the same).
 """
 
@@ -14,7 +14,7 @@ from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 from .._sansio import Response
-from ..exceptions import RequestTimeoutError, TransportError
+from ..exceptions import ConnectionLostError, RequestTimeoutError
 from ._config import EmulatorConfig
 from ._core import EmulatorCore
 
@@ -75,7 +75,9 @@ class EmulatorTransport:
         if delay > 0:
             await self._sleep(delay)
         if decision.dropped:
-            raise TransportError("ServerDisconnectedError: the emulator dropped the connection")
+            raise ConnectionLostError(
+                "ServerDisconnectedError: the emulator dropped the connection"
+            )
         return Response(decision.status, decision.headers, decision.body)
 
     async def aclose(self) -> None:
