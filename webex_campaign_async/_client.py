@@ -416,6 +416,7 @@ class CampaignClient:
         started = 0.0
         attempts = 0
         throttled = 0
+        unprocessed = 0  # answers 1010 "not processed"
         refreshed = False
         ambiguous = False
         error: WebexCampaignError | None = None
@@ -497,6 +498,8 @@ class CampaignClient:
                 if final is not None:
                     note = _AMBIGUOUS_NOTE if ambiguous and verdict is Verdict.NOT_APPLIED else ""
                     return _result(index, record, final, outcome, attempts, latency, note), error
+                if verdict is Verdict.UNPROCESSED:  # retried within its own small budget
+                    unprocessed += 1
                 if verdict is Verdict.THROTTLED:
                     throttled += 1
                     self.throttled_answers += 1
@@ -511,11 +514,15 @@ class CampaignClient:
                 retry_after=retry_after,
                 random=self._random(),
                 throttled=throttled,
+                unprocessed=unprocessed,
             )
             if delay is None:
                 return RecordResult(
                     index,
-                    RecordStatus.FAILED,
+                    # still 1010 at the end: the API refused it every time
+                    RecordStatus.REJECTED
+                    if outcome is not None and outcome.verdict is Verdict.UNPROCESSED
+                    else RecordStatus.FAILED,
                     record.target,
                     code=outcome.code if outcome is not None else None,
                     http_status=outcome.http_status if outcome is not None else None,

@@ -23,13 +23,19 @@ class RetryPolicy:
     """When to send a failed request again, and when to give up.
 
     Only transient failures are retried: 429, 499, 5xx, timeouts and dropped connections
-    (and 498 once, after a token refresh). Permanent errors and update-count 0 never are.
+    (and 498 once, after a token refresh), and a few times 1010 "The request was not
+    processed". Permanent errors and update-count 0 never are.
 
     - ``attempts``: requests per record at most, the first one included (1 = no retries);
       429 answers do not use it up.
     - ``throttled_attempts``: 429 answers a record may get before it fails. A 429 says "come
       back later", and the throttle slows the whole client down meanwhile, so a storm of them
       is waited out (within the ``deadline``) rather than failing records.
+    - ``unprocessed_attempts``: requests per record that may be answered 1010 "The request
+      was not processed." (the first included; they also count in ``attempts``). Nothing was
+      done and an upsert is idempotent, so it is sent again with the usual backoff; when the
+      answer stays 1010 (the same cause every time, such as a missing linked profile with
+      update-link "3") the record ends REJECTED with code 1010.
     - ``initial``, ``multiplier``, ``maximum``: the n-th retry waits up to
       ``min(maximum, initial * multiplier ** (n - 1))`` seconds...
     - ``jitter``: ...times a uniform random factor in [0, 1) ("full jitter"), so that
@@ -43,6 +49,7 @@ class RetryPolicy:
 
     attempts: int = attrs.field(default=5)
     throttled_attempts: int = attrs.field(default=20)
+    unprocessed_attempts: int = attrs.field(default=3)
     initial: float = attrs.field(default=0.5, validator=_positive)
     maximum: float = attrs.field(default=30.0, validator=_positive)
     multiplier: float = attrs.field(default=2.0)
@@ -51,6 +58,7 @@ class RetryPolicy:
 
     @attempts.validator
     @throttled_attempts.validator
+    @unprocessed_attempts.validator
     def _check_attempts(self, attribute: attrs.Attribute[int], value: int) -> None:
         if not isinstance(value, int) or isinstance(value, bool) or value < 1:
             raise ConfigurationError(f"{attribute.name} must be an int >= 1, got {value!r}")
@@ -63,7 +71,7 @@ class RetryPolicy:
     @classmethod
     def never(cls) -> RetryPolicy:
         """One attempt, no retries."""
-        return cls(attempts=1, throttled_attempts=1)
+        return cls(attempts=1, throttled_attempts=1, unprocessed_attempts=1)
 
     def backoff(self, retry: int, random: float) -> float:
         """The wait before the ``retry``-th retry (1-based), before any ``Retry-After``."""
@@ -78,14 +86,20 @@ class RetryPolicy:
         retry_after: float | None,
         random: float,
         throttled: int = 0,
+        unprocessed: int = 0,
     ) -> float | None:
         """Seconds to wait after ``attempts`` failed attempts, or ``None`` to give up.
 
-        ``throttled`` of the attempts were answered 429 (the last one included, if it was),
-        ``elapsed`` is the time since the first attempt started, ``random`` a number in
-        [0, 1) for the jitter, ``retry_after`` the API's ``Retry-After`` if it sent one.
+        ``throttled`` of the attempts were answered 429 and ``unprocessed`` 1010 (the last
+        one included, if it was), ``elapsed`` is the time since the first attempt started,
+        ``random`` a number in [0, 1) for the jitter, ``retry_after`` the API's
+        ``Retry-After`` if it sent one.
         """
-        if attempts - throttled >= self.attempts or throttled >= self.throttled_attempts:
+        if (
+            attempts - throttled >= self.attempts
+            or throttled >= self.throttled_attempts
+            or unprocessed >= self.unprocessed_attempts
+        ):
             return None
         wait = retry_after if retry_after is not None else self.backoff(attempts, random)
         if self.deadline is not None and elapsed + wait > self.deadline:
