@@ -1,4 +1,6 @@
-"""Every row of the vendor's failure table: the exact HTTP status, code and description."""
+"""Every row of the vendor's failure table the emulator answers: the exact HTTP status, code
+and description. 7031 ("Profile Id and Profile name do not match.") is not among them: the
+page's request table has no profile id to send (the library classifies it from a sample)."""
 
 from __future__ import annotations
 
