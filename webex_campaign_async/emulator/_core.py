@@ -327,7 +327,7 @@ class EmulatorCore:
         except InvalidRequest as exc:
             if exc.description is MISSING_NAME:
                 return _MISSING_NAME
-            return _error("1001", exc.description, status=exc.status)
+            return _error("1001", exc.description)
         try:
             count = self.store.apply(request)
         except StoreError as exc:

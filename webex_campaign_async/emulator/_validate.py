@@ -7,7 +7,8 @@ literally; where the page is ambiguous the choice is listed here and in the READ
 - Every field the page types String is a JSON string: ``profile-name``, ``key``,
   ``upsert``, ``update-link``, and in the items ``attribute-name``, ``attribute-id``,
   ``rel-op``, ``val``, ``logical-op``. A number or a boolean (``"upsert": 2``,
-  ``"val": 30``) is refused, so is ``null`` for any field.
+  ``"val": 30``) is refused, so is ``null`` for any field (a null ``profile-name`` counts
+  as missing).
 - ``attributes`` and ``filter`` are arrays of objects, as the page's example shows them
   (its type column says "String"). ``attributes`` is required and not empty; ``filter``,
   when given, is not empty.
@@ -80,12 +81,11 @@ MAX_EXPARAM = 10
 
 
 class InvalidRequest(Exception):
-    """A request the API refuses with code 1001; ``status`` 200 (a bad shape) or 500."""
+    """A request the API refuses with HTTP 200, code 1001 and ``description``."""
 
-    def __init__(self, description: str, status: int = 200) -> None:
+    def __init__(self, description: str) -> None:
         super().__init__(description)
         self.description = description
-        self.status = status
 
 
 class WireCondition(NamedTuple):
