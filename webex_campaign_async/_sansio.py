@@ -59,7 +59,7 @@ class Verdict(enum.Enum):
     """What an answer means for the record and for the run."""
 
     APPLIED = "applied"  #: 200 with update-count >= 1
-    NOT_APPLIED = "not_applied"  #: 200 with update-count 0
+    NOT_APPLIED = "not_applied"  #: 200 with update-count 0, or a transaction-id and no count
     REJECTED = "rejected"  #: a permanent error for this record
     UNPROCESSED = "unprocessed"  #: 1010: nothing was done; a few more tries, then REJECTED
     RETRY = "retry"  #: transient (499, 5xx, an unreadable 200): send it again later
