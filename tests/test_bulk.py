@@ -93,7 +93,7 @@ def test_every_outcome_in_one_run() -> None:
         if i % 10 == 1:
             return applied(0)  # NOT_APPLIED
         if i % 10 == 2:
-            return answer(200, "1010", "The request was not processed.")  # REJECTED
+            return answer(200, "1010", "The request was not processed.")  # 3 tries, REJECTED
         if i % 10 == 3:
             return answer(500, "500", "Internal server error")  # FAILED after 3 attempts
         if i % 10 == 4 and attempt == 1:
@@ -125,13 +125,13 @@ def test_every_outcome_in_one_run() -> None:
     assert "not int" in by_index[16].message
     assert "profile_name" in by_index[26].message
     assert {"bad", "k16", "k26"}.isdisjoint(transport.keys_sent())  # invalid ones never sent
-    assert (by_index[2].code, by_index[2].http_status) == (1010, 200)
+    assert (by_index[2].code, by_index[2].http_status, by_index[2].attempts) == (1010, 200, 3)
     assert (by_index[3].attempts, by_index[3].code) == (3, 500)
     assert by_index[4].attempts == 2
     assert by_index[4].status is S.APPLIED
     assert by_index[5].attempts == 2
     assert report.codes == {1010: 10, 500: 10}
-    assert report.requests == 47 + 20 * 2 + 10 + 10 + 10 * 3
+    assert report.requests == 47 + 20 * 2 + 10 + 10 * 3 + 10 * 3
     assert len(report.failures) == 23
     assert "update-count 0" in by_index[1].message
 

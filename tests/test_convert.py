@@ -7,6 +7,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from webex_campaign_async import (
     Attribute,
@@ -22,6 +24,7 @@ from webex_campaign_async._convert import (
     encode_profile,
     profile_from_wire,
     profile_to_wire,
+    wire_text,
 )
 
 SAMPLES = Path(__file__).parent / "samples"
@@ -87,10 +90,10 @@ def test_every_value_is_sent_as_a_json_string_like_the_vendor_example() -> None:
             {
                 "profile-name": "p",
                 "upsert": "2",
-                "attributes": [{"attribute-id": "1001", "val": 7}],
+                "attributes": [{"attribute-id": "1001", "val": "7"}],
                 "key": "42",
                 "update-link": "3",
-                "exparam": {"source": "crm", "batch": 3},
+                "exparam": {"source": "crm", "batch": "3"},
             },
         ),
         (
@@ -107,18 +110,18 @@ def test_every_value_is_sent_as_a_json_string_like_the_vendor_example() -> None:
             {
                 "profile-name": "p",
                 "upsert": "0",
-                "attributes": [{"attribute-name": "vip", "val": True}],
+                "attributes": [{"attribute-name": "vip", "val": "true"}],
                 "filter": [
                     {
                         "attribute-name": "age",
                         "rel-op": "GreaterThan",
-                        "val": 30,
+                        "val": "30",
                         "logical-op": "or",
                     },
                     {
                         "attribute-id": "77",
                         "rel-op": "LessThanEquals",
-                        "val": 1.5,
+                        "val": "1.5",
                         "logical-op": "and",
                     },
                 ],
@@ -131,7 +134,58 @@ def test_wire_shapes(profile: ProfileUpsert, wire: dict[str, Any]) -> None:
     assert profile_to_wire(profile) == wire
     assert list(profile_to_wire(profile)) == list(wire)  # key order too
     assert converter.unstructure(profile) == wire  # the converter uses the same hook
-    assert profile_from_wire(wire) == profile
+    assert profile_to_wire(profile_from_wire(wire)) == wire  # the wire reads back unchanged
+
+
+class _Money(float):
+    """A float subclass, as numpy's float64 is."""
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        ("Matt", "Matt"),
+        ("", ""),
+        (True, "true"),
+        (False, "false"),
+        (7, "7"),
+        (-42, "-42"),
+        (2**63 - 1, "9223372036854775807"),
+        (0.5, "0.5"),
+        (30.0, "30.0"),
+        (-0.0, "-0.0"),
+        (0.1 + 0.2, "0.30000000000000004"),
+        (1e16, "10000000000000000.0"),
+        (1.5e-7, "0.00000015"),
+        (-2.5e-5, "-0.000025"),
+        (_Money(9.99), "9.99"),
+    ],
+)
+def test_val_and_exparam_values_are_sent_as_json_strings(value: Any, text: str) -> None:
+    """The page types val as String: numbers and booleans go out as the user would type them."""
+    profile = ProfileUpsert(
+        "p",
+        filter=[Condition("x", val=value)],
+        attributes=[Attribute("a", val=value), Attribute(id="9", val=value)],
+        exparam={"audit": value},
+    )
+    wire = json.loads(encode_profile(profile))
+    assert wire["attributes"] == [
+        {"attribute-name": "a", "val": text},
+        {"attribute-id": "9", "val": text},
+    ]
+    assert wire["filter"][0]["val"] == text
+    assert wire["exparam"] == {"audit": text}
+    assert wire_text(profile.attributes[0].val) == text
+    assert profile.attributes[0].val == value  # the model keeps the user's value
+
+
+@given(st.floats(allow_nan=False, allow_infinity=False))
+def test_a_float_is_written_positionally_and_reads_back_the_same(value: float) -> None:
+    text = wire_text(value)
+    assert float(text) == value
+    assert "e" not in text.lower()
+    assert "." in text
 
 
 def test_unicode_is_sent_as_utf8_not_escaped() -> None:

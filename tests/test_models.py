@@ -46,7 +46,8 @@ def make(**overrides: Any) -> ProfileUpsert:
         ({"profile_name": "   "}, "profile_name", "non-empty"),
         ({"profile_name": None}, "profile_name", "non-empty"),
         ({"key": None}, "key", "key or a non-empty filter"),
-        ({"key": None, "filter": []}, "key", "key or a non-empty filter"),
+        ({"key": None, "filter": []}, "filter", "must not be empty"),
+        ({"filter": []}, "filter", "must not be empty"),  # not "not both": it is empty
         ({"filter": [Condition("a", val="1")]}, "key", "not both"),
         ({"key": ""}, "key", "must not be empty"),
         ({"key": 1.5}, "key", "must be a str"),
@@ -93,6 +94,8 @@ def test_invalid_profile_names_the_field(
         (lambda: Attribute(id="", val="x"), "id"),
         (lambda: Attribute("a", val=object()), "val"),
         (lambda: Condition(val="x"), "name"),
+        (lambda: Condition(id="", val="x"), "id"),  # only a name may be empty
+        (lambda: Condition(id="  ", val="x"), "id"),
         (lambda: Condition("a", rel_op="Like", val="x"), "rel_op"),
         (lambda: Condition("a", logical_op="xor", val="x"), "logical_op"),
         (lambda: Condition("a", val=[1]), "val"),
@@ -102,6 +105,14 @@ def test_invalid_parts_name_the_field(build: Any, field: str) -> None:
     with pytest.raises(InvalidRecordError) as info:
         build()
     assert info.value.field == field
+
+
+@pytest.mark.parametrize("part", [Attribute, Condition])
+def test_val_is_required_never_an_empty_string_by_default(part: Any) -> None:
+    with pytest.raises(TypeError, match="val"):
+        part("x")
+    assert part("x", val="").val == ""  # an empty value is said out loud
+    assert Condition("", val="K").name == ""  # the vendor's example: a condition on the key
 
 
 @pytest.mark.parametrize(
@@ -181,10 +192,18 @@ def test_invalid_record_error_pickles() -> None:
 
 @given(profiles())
 def test_round_trip_through_the_wire(profile: ProfileUpsert) -> None:
+    """The wire reads back as a model that sends the same wire (values then are strings)."""
     wire = profile_to_wire(profile)
-    assert profile_from_wire(json.loads(encode_profile(profile))) == profile
-    assert converter.structure(wire, ProfileUpsert) == profile
+    read = profile_from_wire(json.loads(encode_profile(profile)))
+    assert profile_to_wire(read) == wire
+    assert converter.structure(wire, ProfileUpsert) == read
     assert converter.unstructure(profile) == wire
+    if (
+        all(type(a.val) is str for a in profile.attributes)
+        and not profile.exparam
+        and all(type(c.val) is str for c in profile.filter or ())
+    ):
+        assert read == profile
 
 
 @given(profiles())

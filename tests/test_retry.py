@@ -56,6 +56,7 @@ def test_delay(
         {"attempts": 0},
         {"attempts": 1.5},
         {"throttled_attempts": 0},
+        {"unprocessed_attempts": 0},
         {"initial": 0},
         {"maximum": -1},
         {"multiplier": 0.5},
@@ -85,8 +86,28 @@ def test_429s_have_their_own_budget(attempts: int, throttled: int, expected: flo
     assert delay == expected
 
 
+@pytest.mark.parametrize(
+    ("attempts", "unprocessed", "expected"),
+    [
+        (1, 1, 0.5),  # one answer 1010: sent again
+        (2, 2, 0.5),
+        (3, 3, None),  # three answers 1010: REJECTED
+        (4, 2, 0.5),  # two errors, two 1010s
+        (5, 2, None),  # they count in attempts too
+    ],
+)
+def test_1010s_have_a_small_budget_of_their_own(
+    attempts: int, unprocessed: int, expected: float | None
+) -> None:
+    policy = RetryPolicy(attempts=5, jitter=False, maximum=0.5, deadline=None)
+    assert policy.unprocessed_attempts == 3
+    delay = policy.delay(attempts, elapsed=0, retry_after=None, random=0.5, unprocessed=unprocessed)
+    assert delay == expected
+
+
 def test_never() -> None:
     assert RetryPolicy.never().delay(1, elapsed=0, retry_after=None, random=0.5) is None
+    assert RetryPolicy.never().unprocessed_attempts == 1
 
 
 @pytest.mark.parametrize(

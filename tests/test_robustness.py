@@ -418,7 +418,9 @@ def test_subclasses_of_scalars_are_stored_as_plain_values() -> None:
     assert [type(a.val) for a in profile.attributes] == [float, str]
     assert type(profile.key) is str
     assert type(profile.exparam["e"]) is float  # type: ignore[index]
-    assert json.loads(encode_profile(profile))["attributes"][0]["val"] == 1.5
+    wire = json.loads(encode_profile(profile))
+    assert wire["attributes"][0]["val"] == "1.5"
+    assert wire["exparam"] == {"e": "2.0"}
 
 
 @pytest.mark.parametrize(

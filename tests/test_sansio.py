@@ -1,4 +1,6 @@
-"""Classification of every row of the vendor's failure table, from recorded sample bodies."""
+"""Classification of every row of the vendor's failure table, and of the answers it does not
+list, from sample bodies written by hand (``tests/samples/README.md`` says where each is from).
+"""
 
 from __future__ import annotations
 
@@ -38,7 +40,28 @@ TABLE = [
     ("200-applied-filter.json", 200, {}, V.APPLIED, None, 3, None),
     ("200-applied-stringly.json", 200, {}, V.APPLIED, None, 2, None),
     ("200-update-count-0.json", 200, {}, V.NOT_APPLIED, None, 0, NotAppliedError),
-    ("200-1010.json", 200, {}, V.REJECTED, 1010, None, RejectedError),
+    # a transaction-id without update-count: processed, count unknown: final, never re-sent
+    ("200-transaction-id-only.json", 200, {}, V.NOT_APPLIED, None, None, NotAppliedError),
+    (
+        b'{"update-count": null, "transaction-id": 7}',
+        200,
+        {},
+        V.NOT_APPLIED,
+        None,
+        None,
+        NotAppliedError,
+    ),
+    (
+        b'{"update-count": "many", "transaction-id": "t"}',
+        200,
+        {},
+        V.NOT_APPLIED,
+        None,
+        None,
+        NotAppliedError,
+    ),
+    # 1010 "not processed": sent again a few times, then REJECTED (RejectedError)
+    ("200-1010.json", 200, {}, V.UNPROCESSED, 1010, None, RejectedError),
     ("200-1001.json", 200, {}, V.REJECTED, 1001, None, RejectedError),
     ("200-3005.json", 200, {}, V.REJECTED, 3005, None, RejectedError),
     ("200-7031.json", 200, {}, V.REJECTED, 7031, None, RejectedError),
@@ -85,6 +108,25 @@ TABLE = [
     (b'{"code": "--5", "description": "x"}', 200, {}, V.REJECTED, None, None, RejectedError),
     (b'{"code": "1" , "description": null}', 200, {}, V.REJECTED, 1, None, RejectedError),
     (b'{"update-count": "many"}', 200, {}, V.RETRY, None, None, ServerError),
+    (b"{}", 200, {}, V.RETRY, None, None, ServerError),
+    # 429, 401 and 405 speak about the request: the status decides whatever the code says
+    (
+        b'{"code": "1001", "description": "x"}',
+        429,
+        {"Retry-After": "3"},
+        V.THROTTLED,
+        1001,
+        None,
+        ThrottledError,
+    ),
+    (b'{"code": "1001", "description": "x"}', 401, {}, V.FATAL, 1001, None, PermissionDeniedError),
+    (b'{"code": "1010", "description": "x"}', 401, {}, V.FATAL, 1010, None, PermissionDeniedError),
+    (b'{"code": "430", "description": "x"}', 405, {}, V.FATAL, 430, None, EndpointError),
+    # elsewhere the code decides: the API reports business errors in 200 and 500 bodies
+    (b'{"code": "429", "description": "x"}', 200, {}, V.THROTTLED, 429, None, ThrottledError),
+    (b'{"code": "1010", "description": "x"}', 500, {}, V.UNPROCESSED, 1010, None, RejectedError),
+    (b'{"code": "1001", "description": "x"}', 503, {}, V.REJECTED, 1001, None, RejectedError),
+    (b'{"code": "499", "description": "x"}', 200, {}, V.RETRY, 499, None, ServerError),
 ]
 
 

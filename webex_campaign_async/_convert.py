@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping
+from decimal import Decimal
 from typing import Any, TypeVar
 
 import cattrs
@@ -23,6 +24,7 @@ from ._models import (
     LogicalOp,
     ProfileUpsert,
     RelOp,
+    Scalar,
     UpdateLink,
     UpsertMode,
     UpsertResponse,
@@ -41,6 +43,7 @@ __all__ = [
     "profile_from_wire",
     "profile_to_wire",
     "response_from_wire",
+    "wire_text",
 ]
 
 _E = TypeVar("_E", bound=_WireEnum)
@@ -71,12 +74,38 @@ converter = cattrs.Converter(unstruct_collection_overrides={tuple: list})
 # --- model -> wire ----------------------------------------------------------------------
 
 
+def wire_text(value: Scalar) -> str:
+    """The JSON string sent for a ``val`` (or an ``exparam`` value): the page types it String.
+
+    A str as it is; a bool as ``"true"``/``"false"``; an int in decimal (``str(int)``); a
+    float as Python's shortest repr that reads back as the same float, written without an
+    exponent and always with a decimal point (``0.5`` -> ``"0.5"``, ``30.0`` -> ``"30.0"``,
+    ``1e16`` -> ``"10000000000000000.0"``, ``1.5e-07`` -> ``"0.00000015"``). Models hold
+    plain scalars (`check_scalar`), so the type tests are exact.
+    """
+    kind = type(value)
+    if kind is str:
+        return value  # type: ignore[return-value]
+    if kind is bool:
+        return "true" if value else "false"
+    if kind is int:
+        return str(value)
+    text = repr(value)
+    if "e" in text:  # 1e+16, 1.5e-07: the same digits, positional
+        text = format(Decimal(text), "f")
+        if "." not in text:
+            text += ".0"
+    return text
+
+
 # Written by hand: the name (or id) comes first, as in the vendor's example, and the
-# request body is built once per record.
+# request body is built once per record. Every value is a JSON string, as the page types it.
 def _attribute_to_wire(attribute: Attribute) -> dict[str, Any]:
+    val = attribute.val
+    text = val if type(val) is str else wire_text(val)
     if attribute.name is not None:
-        return {"attribute-name": attribute.name, "val": attribute.val}
-    return {"attribute-id": attribute.id, "val": attribute.val}
+        return {"attribute-name": attribute.name, "val": text}
+    return {"attribute-id": attribute.id, "val": text}
 
 
 def _condition_to_wire(condition: Condition) -> dict[str, Any]:
@@ -86,7 +115,7 @@ def _condition_to_wire(condition: Condition) -> dict[str, Any]:
         else {"attribute-id": condition.id}
     )
     head["rel-op"] = condition.rel_op.value
-    head["val"] = condition.val
+    head["val"] = wire_text(condition.val)
     head["logical-op"] = condition.logical_op.value
     return head
 
@@ -95,15 +124,17 @@ def profile_to_wire(profile: ProfileUpsert) -> dict[str, Any]:
     """The wire dict of a profile upsert (JSON-ready), keys in the vendor example's order.
 
     Written by hand because it runs once per record: the attributes are built inline
-    (the same dicts as `_attribute_to_wire`), optional members only when set.
+    (the same dicts as `_attribute_to_wire`), optional members only when set. Values are
+    JSON strings (`wire_text`), so `profile_from_wire` of the result holds strings where
+    the model may have held numbers; the wire itself round-trips unchanged.
     """
     wire: dict[str, Any] = {
         "profile-name": profile.profile_name,
         "upsert": profile.upsert,
         "attributes": [
-            {"attribute-name": a.name, "val": a.val}
-            if a.name is not None
-            else {"attribute-id": a.id, "val": a.val}
+            _attribute_to_wire(a)
+            if type(a.val) is not str or a.name is None
+            else {"attribute-name": a.name, "val": a.val}
             for a in profile.attributes
         ],
     }
@@ -114,7 +145,7 @@ def profile_to_wire(profile: ProfileUpsert) -> dict[str, Any]:
     if profile.update_link is not None:
         wire["update-link"] = profile.update_link
     if profile.exparam is not None:
-        wire["exparam"] = dict(profile.exparam)
+        wire["exparam"] = {name: wire_text(val) for name, val in profile.exparam.items()}
     return wire
 
 

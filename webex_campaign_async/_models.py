@@ -15,7 +15,8 @@ import attrs
 
 from .exceptions import InvalidRecordError
 
-#: A value the API accepts for ``val``: sent as the JSON scalar it is.
+#: A value a model accepts for ``val`` (and ``exparam``); the wire carries it as a JSON string
+#: (``_convert.wire_text`` says how numbers and booleans are written).
 Scalar = str | int | float | bool
 
 MAX_EXPARAM = 10
@@ -108,13 +109,14 @@ def _plain_val(instance: Attribute | Condition) -> None:
         object.__setattr__(instance, "val", plain)
 
 
-def _check_name_or_id(name: str | None, id: str | None, *, allow_empty: bool) -> None:
+def _check_name_or_id(name: str | None, id: str | None, *, empty_name: bool) -> None:
+    """Exactly one of ``name`` and ``id``, a str; only a condition's name may be empty."""
     if (name is None) == (id is None):
         raise InvalidRecordError("name", "give exactly one of an attribute name or an attribute id")
     given, field = (name, "name") if name is not None else (id, "id")
     if not isinstance(given, str):
         raise InvalidRecordError(field, f"must be a str, not {type(given).__name__}")
-    if not allow_empty and not given.strip():
+    if not given.strip() and not (empty_name and field == "name"):
         raise InvalidRecordError(field, "must not be empty")
 
 
@@ -153,14 +155,14 @@ class Attribute:
     """One attribute to set: by ``name`` (``attribute-name``) or by ``id`` (``attribute-id``)."""
 
     name: str | None = None
-    val: Scalar = attrs.field(default="", kw_only=True)
+    val: Scalar = attrs.field(kw_only=True)  # required: an empty value is val=""
     id: str | None = attrs.field(default=None, kw_only=True)
 
     def __attrs_post_init__(self) -> None:
         name = self.name
         # fast path first: a plain non-blank name and a string value
         if type(name) is not str or self.id is not None or not name or name.isspace():
-            _check_name_or_id(name, self.id, allow_empty=False)
+            _check_name_or_id(name, self.id, empty_name=False)
         if type(self.val) is not str:
             _plain_val(self)
 
@@ -175,17 +177,18 @@ class Condition:
     """One filter condition; conditions chain left to right through ``logical_op``.
 
     The vendor's own example filters on an empty ``attribute-name``, so an empty name is
-    accepted here; a missing one is not.
+    accepted here; a missing one is not, nor an empty id. ``val`` is required (an empty
+    value is ``val=""``).
     """
 
     name: str | None = None
     rel_op: RelOp = attrs.field(default=RelOp.EQUALS, converter=_rel_op, kw_only=True)
-    val: Scalar = attrs.field(default="", kw_only=True)
+    val: Scalar = attrs.field(kw_only=True)
     logical_op: LogicalOp = attrs.field(default=LogicalOp.AND, converter=_logical_op, kw_only=True)
     id: str | None = attrs.field(default=None, kw_only=True)
 
     def __attrs_post_init__(self) -> None:
-        _check_name_or_id(self.name, self.id, allow_empty=True)
+        _check_name_or_id(self.name, self.id, empty_name=True)
         _plain_val(self)
 
 
@@ -287,7 +290,11 @@ class ProfileUpsert:
         name = self.profile_name
         if not isinstance(name, str) or not name.strip():
             raise InvalidRecordError("profile_name", "must be a non-empty string")
-        if self.key is None and not self.filter:
+        if self.filter is not None and not self.filter:
+            raise InvalidRecordError(
+                "filter", "must not be empty (an empty filter matches nothing; omit it to use key)"
+            )
+        if self.key is None and self.filter is None:
             raise InvalidRecordError("key", "give a key or a non-empty filter")
         if self.key is not None and self.filter is not None:
             raise InvalidRecordError("key", "give a key or a filter, not both")

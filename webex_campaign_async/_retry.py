@@ -23,7 +23,8 @@ class RetryPolicy:
     """When to send a failed request again, and when to give up.
 
     Only transient failures are retried: 429, 499, 5xx, timeouts and dropped connections
-    (and 498 once, after a token refresh). Permanent errors and update-count 0 never are.
+    (and 498 once, after a token refresh), and a few times 1010 "The request was not
+    processed". Permanent errors and update-count 0 never are.
 
     - ``attempts``: requests per record at most, the first one included (1 = no retries);
       429 answers do not use it up.
@@ -34,6 +35,11 @@ class RetryPolicy:
       503, 504) and lost connections do not use up ``attempts``: a gateway restarting or a
       network blip is waited out instead of failing the records caught in it. Later, they
       count like any failure. ``0`` turns this off.
+    - ``unprocessed_attempts``: requests per record that may be answered 1010 "The request
+      was not processed." (the first included; they also count in ``attempts``). Nothing was
+      done and an upsert is idempotent, so it is sent again with the usual backoff; when the
+      answer stays 1010 (the same cause every time, such as a missing linked profile with
+      update-link "3") the record ends REJECTED with code 1010.
     - ``initial``, ``multiplier``, ``maximum``: the n-th retry waits up to
       ``min(maximum, initial * multiplier ** (n - 1))`` seconds...
     - ``jitter``: ...times a uniform random factor in [0, 1) ("full jitter"), so that
@@ -48,6 +54,7 @@ class RetryPolicy:
     attempts: int = attrs.field(default=5)
     throttled_attempts: int = attrs.field(default=20)
     outage: float = attrs.field(default=60.0)
+    unprocessed_attempts: int = attrs.field(default=3)
     initial: float = attrs.field(default=0.5, validator=_positive)
     maximum: float = attrs.field(default=30.0, validator=_positive)
     multiplier: float = attrs.field(default=2.0)
@@ -56,6 +63,7 @@ class RetryPolicy:
 
     @attempts.validator
     @throttled_attempts.validator
+    @unprocessed_attempts.validator
     def _check_attempts(self, attribute: attrs.Attribute[int], value: int) -> None:
         if not isinstance(value, int) or isinstance(value, bool) or value < 1:
             raise ConfigurationError(f"{attribute.name} must be an int >= 1, got {value!r}")
@@ -73,7 +81,7 @@ class RetryPolicy:
     @classmethod
     def never(cls) -> RetryPolicy:
         """One attempt, no retries."""
-        return cls(attempts=1, throttled_attempts=1, outage=0)
+        return cls(attempts=1, throttled_attempts=1, unprocessed_attempts=1, outage=0)
 
     def backoff(self, retry: int, random: float) -> float:
         """The wait before the ``retry``-th retry (1-based), before any ``Retry-After``."""
@@ -89,18 +97,23 @@ class RetryPolicy:
         random: float,
         throttled: int = 0,
         unavailable: int = 0,
+        unprocessed: int = 0,
     ) -> float | None:
         """Seconds to wait after ``attempts`` failed attempts, or ``None`` to give up.
 
-        ``throttled`` of the attempts were answered 429 and ``unavailable`` were gateway
-        answers or lost connections (the last one included, if it was), ``elapsed`` is the
-        time since the first attempt started, ``random`` a number in [0, 1) for the jitter,
-        ``retry_after`` the API's ``Retry-After`` if it sent one.
+        Of the attempts (the last one included), ``throttled`` were answered 429,
+        ``unavailable`` were gateway answers or lost connections, ``unprocessed`` were 1010;
+        ``elapsed`` is the time since the first attempt started, ``random`` a number in
+        [0, 1) for the jitter, ``retry_after`` the API's ``Retry-After`` if it sent one.
         """
         counted = attempts - throttled
         if elapsed < self.outage:
             counted -= unavailable
-        if counted >= self.attempts or throttled >= self.throttled_attempts:
+        if (
+            counted >= self.attempts
+            or throttled >= self.throttled_attempts
+            or unprocessed >= self.unprocessed_attempts
+        ):
             return None
         wait = retry_after if retry_after is not None else self.backoff(attempts, random)
         if self.deadline is not None and elapsed + wait > self.deadline:

@@ -30,6 +30,7 @@ from .exceptions import (
 
 __all__ = [
     "PERMANENT_CODES",
+    "UNPROCESSED_CODE",
     "Outcome",
     "Response",
     "Verdict",
@@ -42,9 +43,13 @@ __all__ = [
 ]
 
 #: Codes the vendor documents as business errors of one record; retrying cannot help.
-#: 1010 not processed, 1001 invalid input JSON, 3005 invalid profile id, 7031 id and name do
-#: not match, 102 invalid profile id, 1020 contact profile not found.
-PERMANENT_CODES = frozenset({1010, 1001, 3005, 7031, 102, 1020})
+#: 1001 invalid input JSON, 3005 invalid profile id, 7031 id and name do not match,
+#: 102 invalid profile id, 1020 contact profile not found.
+PERMANENT_CODES = frozenset({1001, 3005, 7031, 102, 1020})
+
+#: 1010 "The request was not processed.": nothing was done and an upsert is idempotent, so
+#: it is sent again a few times (`RetryPolicy.unprocessed_attempts`), then REJECTED.
+UNPROCESSED_CODE = 1010
 
 _SNIPPET_CHARS = 200
 _TAGS = re.compile(rb"<(script|style)\b.*?</\1\s*>|<[^>]*>", re.S | re.I)
@@ -55,8 +60,9 @@ class Verdict(enum.Enum):
     """What an answer means for the record and for the run."""
 
     APPLIED = "applied"  #: 200 with update-count >= 1
-    NOT_APPLIED = "not_applied"  #: 200 with update-count 0
+    NOT_APPLIED = "not_applied"  #: 200 with update-count 0, or a transaction-id and no count
     REJECTED = "rejected"  #: a permanent error for this record
+    UNPROCESSED = "unprocessed"  #: 1010: nothing was done; a few more tries, then REJECTED
     RETRY = "retry"  #: transient (499, 5xx, an unreadable 200): send it again later
     THROTTLED = "throttled"  #: 429: slow down, then send it again
     TOKEN_EXPIRED = "token_expired"  # noqa: S105 #: 401/498: refresh the token, then send it again
@@ -87,7 +93,11 @@ class Outcome:
     def error(self, attempts: int = 1) -> ApiError:
         """The typed exception for an outcome that is not APPLIED."""
         cls = _ERRORS[self.verdict]
-        if self.verdict is Verdict.FATAL and (self.code == 430 or self.http_status in (401, 403)):
+        if (
+            self.verdict is Verdict.FATAL
+            and self.http_status != 405
+            and (self.code == 430 or self.http_status in (401, 403))
+        ):
             cls = PermissionDeniedError
         return cls(
             self.description or self.verdict.value.replace("_", " "),
@@ -103,6 +113,7 @@ _ERRORS: dict[Verdict, type[ApiError]] = {
     Verdict.APPLIED: ApiError,
     Verdict.NOT_APPLIED: NotAppliedError,
     Verdict.REJECTED: RejectedError,
+    Verdict.UNPROCESSED: RejectedError,
     Verdict.RETRY: ServerError,
     Verdict.THROTTLED: ThrottledError,
     Verdict.TOKEN_EXPIRED: TokenExpiredError,
@@ -122,6 +133,10 @@ def request_headers(token: str) -> dict[str, str]:
 _NOT_APPLIED_TEXT = (
     "update-count 0: nothing was created or updated (the vendor warns this usually means a "
     "wrong request body: a key or filter that matches nothing, a wrong profile name)"
+)
+_NO_COUNT_TEXT = (
+    "no update-count: the API gave a transaction-id (it processed the request) but did not "
+    "say how many profiles changed; not sent again (it may have applied): check the profile"
 )
 
 
@@ -202,11 +217,20 @@ _CODE_VERDICTS: Mapping[int, Verdict] = {
     405: Verdict.FATAL,
     499: Verdict.RETRY,
     500: Verdict.RETRY,
+    UNPROCESSED_CODE: Verdict.UNPROCESSED,
     **dict.fromkeys(PERMANENT_CODES, Verdict.REJECTED),
 }
 
 
 def _by_code(code: int, status: int) -> Verdict:
+    # 429, 401 and 405 are answers about the request, not the record: the status decides
+    # whatever code the body holds (a 401 is a token to refresh only when it says 498).
+    if status == 429:
+        return Verdict.THROTTLED
+    if status == 401:
+        return Verdict.TOKEN_EXPIRED if code == 498 else Verdict.FATAL
+    if status == 405:
+        return Verdict.FATAL
     verdict = _CODE_VERDICTS.get(code)
     if verdict is not None:
         return verdict
@@ -278,12 +302,21 @@ def classify(status: int, headers: Mapping[str, str], body: bytes, *, now: float
             return Outcome(Verdict.APPLIED, status, *applied)
         try:
             success = response_from_wire(parsed)
-        except KeyError:
-            pass  # no update-count: classified by status below
-        except (ValueError, TypeError):
-            return Outcome(
-                Verdict.RETRY, status, description=f"unreadable success body: {snippet(body)}"
-            )
+        except (KeyError, ValueError, TypeError) as exc:
+            transaction_id = parsed.get("transaction-id")
+            if type(transaction_id) is str or type(transaction_id) is int:
+                # processed (it has a transaction), the count unknown: final, never re-sent
+                return Outcome(
+                    Verdict.NOT_APPLIED,
+                    status,
+                    transaction_id=str(transaction_id),
+                    description=_NO_COUNT_TEXT,
+                )
+            if not isinstance(exc, KeyError):
+                return Outcome(
+                    Verdict.RETRY, status, description=f"unreadable success body: {snippet(body)}"
+                )
+            # no update-count and no transaction-id: classified by status below
         else:
             if success.update_count >= 1:
                 return Outcome(

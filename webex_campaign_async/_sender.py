@@ -135,6 +135,7 @@ class HttpSender:
         tries = 0  # attempts and connections that failed before sending
         throttled = 0
         unavailable = 0  # gateway answers and lost connections
+        unprocessed = 0  # answers 1010 "not processed"
         refreshed = False
         ambiguous = False
         error: WebexCampaignError | None = None
@@ -229,6 +230,8 @@ class HttpSender:
                 if final is not None:
                     note = _AMBIGUOUS_NOTE if ambiguous and verdict is Verdict.NOT_APPLIED else ""
                     return _result(index, record, final, outcome, attempts, latency, note), error
+                if verdict is Verdict.UNPROCESSED:
+                    unprocessed += 1
                 if outcome.http_status in _GATEWAY:
                     unavailable += 1
                 if verdict is Verdict.THROTTLED:
@@ -246,6 +249,7 @@ class HttpSender:
                 random=self.random(),
                 throttled=throttled,
                 unavailable=unavailable,
+                unprocessed=unprocessed,
             )
             if delay is None:
                 return _gave_up(index, record, outcome, error, attempts, latency), error
@@ -279,10 +283,11 @@ def _gave_up(
     attempts: int,
     latency: float,
 ) -> RecordResult:
-    """FAILED: the retry policy gave up."""
+    """FAILED (REJECTED for a 1010 that stayed): the retry policy gave up."""
+    unprocessed = outcome is not None and outcome.verdict is Verdict.UNPROCESSED
     return RecordResult(
         index,
-        RecordStatus.FAILED,
+        RecordStatus.REJECTED if unprocessed else RecordStatus.FAILED,
         record.target,
         code=outcome.code if outcome is not None else None,
         http_status=outcome.http_status if outcome is not None else None,

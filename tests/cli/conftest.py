@@ -20,7 +20,8 @@ from webex_campaign_async.emulator import EmulatorProcess
 
 #: A key the served emulator answers with 401/430 (permission denied).
 FORBIDDEN_KEY = "forbidden-key-0123"
-#: A list linked to another one: ``--update-link fail`` on a new key is REJECTED (code 1010).
+#: A list linked to another one: ``--update-link fail`` on a new key is REJECTED (code 1010,
+#: answered to each of its ``unprocessed_attempts``).
 LINKED_LIST = "linked"
 
 

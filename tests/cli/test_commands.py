@@ -22,6 +22,7 @@ def test_demo_runs_end_to_end(tmp_path: Path) -> None:
     assert "demo: 300 customer profiles (5 deliberately invalid)" in done.stderr
     counts = summary_counts(done.stdout)
     assert counts["invalid"] == 5
+    assert counts["rejected"] == counts["failed"] == 0  # its injected faults are all transient
     assert sum(counts.values()) == 300
     assert "the emulator holds" in done.stdout
     report = json.loads((tmp_path / "report.json").read_text())

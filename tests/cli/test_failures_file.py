@@ -106,7 +106,8 @@ def test_a_resumed_run_keeps_the_failures_the_journal_ended(cli: Cli, tmp_path: 
     write_jsonl(tmp_path / "in.jsonl", records)
     args = ["upsert", "in.jsonl", "--failures", "failed.jsonl", "--progress", "none"]
 
-    first = cli.run(*args, "--rate", "40", "--deadline", "0.5")
+    # one attempt: the 1010 of line 2 ends REJECTED at once, before the deadline
+    first = cli.run(*args, "--rate", "40", "--deadline", "0.5", "--attempts", "1")
     assert first.returncode == 3, first.stdout + first.stderr
     skipped = summary_counts(first.stdout)["skipped"]
     assert skipped > 20

@@ -9,7 +9,6 @@ from typing import Any
 import aiohttp
 import pytest
 
-from webex_campaign_async._convert import loads
 from webex_campaign_async.emulator import Emulator
 from webex_campaign_async.emulator._pytest_plugin import (  # the plugin, as users get it
     campaign_emulator,
@@ -40,7 +39,7 @@ class Answer:
         self.headers = headers
         self.body = body
         try:
-            self.json: Any = loads(body)
+            self.json: Any = json.loads(body)
         except ValueError:
             self.json = None
 
@@ -79,14 +78,21 @@ async def post(
     raw: bytes | None = None,
     method: str = "POST",
     path: str | None = None,
+    content_type: str | None = "application/json",
 ) -> Answer:
-    """Send one request to the emulator with plain aiohttp (the API key unless ``headers``)."""
+    """Send one request to the emulator with plain aiohttp (the API key unless ``headers``).
+
+    ``content_type`` None sends no Content-Type header at all.
+    """
     if headers is None:
         headers = {"Authorization": f"Bearer {key or emulator.api_key}"}
     data = raw if raw is not None else (None if body is None else aiohttp_json(body))
     url = emulator.base_url + (path if path is not None else emulator.config.upsert_path)
+    sent = dict(headers)
+    if content_type is not None:
+        sent = {"Content-Type": content_type, **sent}
     async with session.request(
-        method, url, data=data, headers={"Content-Type": "application/json", **headers}
+        method, url, data=data, headers=sent, skip_auto_headers=("Content-Type",)
     ) as response:
         return Answer(response.status, response.headers, await response.read())
 

@@ -35,7 +35,7 @@ async def _send(
     transport: EmulatorTransport, key: str, timeout: float | None = None
 ) -> tuple[str, Any]:
     """('answer', Response) or ('timeout'|'dropped', None)."""
-    headers = {"Authorization": f"Bearer {transport.api_key}"}
+    headers = {"Authorization": f"Bearer {transport.api_key}", "Content-Type": "application/json"}
     try:
         return "answer", await transport.send(URL_, headers, _body(key), timeout)
     except RequestTimeoutError:
@@ -203,7 +203,7 @@ def test_fault_log_tells_which_keys_got_which_fault() -> None:
         return transport.core
 
     core = run_virtual(main())
-    rejected = core.stats.keys_with_fault(Fault.REJECT_1010)
+    rejected = core.stats.keys_with_fault(Fault.UNPROCESSED_1010)
     assert len(rejected) == core.stats.faults["1010"] > 10
     for _, key in rejected:
         assert core.store.get("contacts", key) is None

@@ -32,8 +32,8 @@ def test_every_flag_lands_in_the_config() -> None:
         "--latency", "0.02", "--jitter", "0.01", "--fault", "p500=0.02", "--fault",
         "p_drop_after=0.01", "--fault", "slow_seconds=3", "--storm", "10:5", "--storm",
         "30:2:4", "--seed", "9", "--api-key", "k1", "--api-key", "k2", "--forbidden-key", "ro",
-        "--profile-list", "customers", "--link", "customers=details", "--profile-id",
-        "customers=P-1", "--upsert-path", "/v9/up", "--no-track-keys",
+        "--profile-list", "customers", "--link", "customers=details", "--lenient",
+        "--upsert-path", "/v9/up", "--no-track-keys",
     )  # fmt: skip
     assert (config.host, config.port, config.rate, config.burst) == ("::1", 0, 50.0, 5.0)
     assert config.retry_after == "auto"
@@ -50,7 +50,7 @@ def test_every_flag_lands_in_the_config() -> None:
     assert config.forbidden_keys == ("ro",)
     assert config.profile_lists == frozenset({"customers"})
     assert dict(config.links) == {"customers": "details"}
-    assert dict(config.profile_ids) == {"customers": "P-1"}
+    assert config.strict is False
     assert config.upsert_path == "/v9/up"
     assert config.track_keys is False
 
@@ -94,7 +94,8 @@ async def test_emulator_process_serves_and_reports() -> None:
         assert server.api_key == "bench-key"
         assert server.base_url.startswith("http://127.0.0.1:")
         headers = {"Authorization": "Bearer bench-key"}
-        body = {"profile-name": "p", "key": "K", "attributes": [{"attribute-name": "a", "val": 1}]}
+        attributes = [{"attribute-name": "a", "val": "1"}]
+        body = {"profile-name": "p", "key": "K", "attributes": attributes}
         async with aiohttp.ClientSession() as session:
             async with session.post(server.url, json=body, headers=headers) as response:
                 assert response.status == 200
@@ -110,7 +111,7 @@ async def test_emulator_process_serves_and_reports() -> None:
         assert stats["by_status"] == {"200": 2, "401/498": 1}
         # per key: authenticated requests only
         assert stats["requests_per_key"] == [{"profile-name": "p", "key": "K", "requests": 2}]
-        assert server.profiles("p") == {"K": {"a": 1}}
+        assert server.profiles("p") == {"K": {"a": "1"}}
         server.reset()
         assert server.stats()["requests"] == 0
     assert server.returncode == 0

@@ -9,7 +9,7 @@ from pathlib import Path
 import webex_campaign_async.emulator as emulator
 
 PACKAGE = Path(emulator.__file__).parent
-FORBIDDEN = {"_client", "_throttle", "_transport", "_bulk"}
+FORBIDDEN = {"_client", "_engine", "_sender", "_throttle", "_transport", "_convert", "_models"}
 
 
 def _isort_key(name: str) -> tuple[int, str]:

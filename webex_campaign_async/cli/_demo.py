@@ -96,7 +96,7 @@ async def _demo(args: argparse.Namespace) -> int:
     print(
         f"demo: {args.records:,} customer profiles ({invalid} deliberately invalid) in {sample}\n"
         f"demo: the emulator throttles at {rate:g} requests/s, answers in 20-50 ms, fails "
-        "about 1.5 % of requests, and sends 429 with Retry-After: 1 from second 4 to 5.5",
+        "about 2 % of requests, and sends 429 with Retry-After: 1 from second 4 to 5.5",
         file=sys.stderr,
     )
     settings = job_arguments(args, sample)
@@ -120,10 +120,11 @@ async def _demo(args: argparse.Namespace) -> int:
         )
         held = emulator.store.count("customers")
         stats = emulator.stats
+    kinds = ", ".join(f"{kind} x{n:,}" for kind, n in sorted(stats.faults.items()))
     print(
         f"\nthe emulator holds {held:,} customer profiles; it answered {stats.requests:,} "
         f"requests ({stats.throttled:,} with 429, {sum(stats.faults.values()):,} faults "
-        f"injected) and saw at most {stats.max_per_second:,} requests in one second",
+        f"injected: {kinds}) and saw at most {stats.max_per_second:,} requests in one second",
         file=sys.stdout,
     )
     print(f"files: {directory} (report.json, failures.jsonl, the journal)", file=sys.stdout)

@@ -1,7 +1,8 @@
 """An offline emulator of the Webex Campaign "Create / Update contact profile" API.
 
 `Emulator` serves it on a loopback port, `EmulatorTransport` runs it in process (no sockets),
-`EmulatorProcess` in a child process; all three share one pure `EmulatorCore`.
+`EmulatorProcess` in a child process; all three share one pure `EmulatorCore`. Requests are
+checked strictly against the vendor's page by the emulator's own validator (`_validate`).
 """
 
 from ._config import DEFAULT_UPSERT_PATH, EmulatorConfig, Faults, Storm

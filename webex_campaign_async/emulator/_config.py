@@ -106,7 +106,8 @@ class Faults:
 
     - ``latency`` seconds plus a uniform ``[0, jitter)`` are added to every answer.
     - ``p500``, ``p499``: HTTP 500/500 and 499/499 bodies; ``p1010``: HTTP 200 with code 1010
-      (nothing applied); ``p503_html``: an nginx-style HTML 503 page.
+      "The request was not processed." (nothing applied; a transient refusal, which the
+      library sends again); ``p503_html``: an nginx-style HTML 503 page.
     - ``p_drop_before``: the connection is closed without an answer, nothing applied;
       ``p_drop_after``: the write is applied, then the connection is closed without an answer.
     - ``p_slow``: the write is applied and the answer comes ``slow_seconds`` late (longer
@@ -194,9 +195,12 @@ class EmulatorConfig:
     - ``api_keys``: valid API secret keys (none given: one is generated); ``forbidden_keys``
       answer 401/430; ``tenants`` maps a key to its tenant (default ``"default"``): the
       throttle is per tenant.
+    - ``strict`` (default True): requests are checked against the vendor's page as
+      `_validate` says (strings where the page says String, its enum spellings, no unknown
+      fields, ``Content-Type: application/json``); ``False`` also takes numbers and booleans
+      for strings, enums in any case and any ``Content-Type`` (for experiments).
     - ``profile_lists``: the known profile lists; ``None`` creates lists on first use,
-      otherwise an unknown list answers code 3005. ``profile_ids`` maps a list's name to its
-      profile id (a request may send ``profile-id``); ``links`` maps a list to its linked list.
+      otherwise an unknown list answers code 3005. ``links`` maps a list to its linked list.
     - ``rate``/``burst``: the server's token bucket per tenant (requests per second, ``None``:
       unlimited; burst defaults to one second's worth, at least 1); ``retry_after`` for its
       429s: ``None`` (no header, as documented by the vendor), seconds, or ``"auto"``.
@@ -212,8 +216,8 @@ class EmulatorConfig:
     api_keys: tuple[str, ...] = attrs.field(default=(), converter=_str_tuple)
     forbidden_keys: tuple[str, ...] = attrs.field(default=(), converter=_str_tuple)
     tenants: Mapping[str, str] = attrs.field(factory=dict, converter=_str_map)
+    strict: bool = True
     profile_lists: frozenset[str] | None = attrs.field(default=None, converter=_lists)
-    profile_ids: Mapping[str, str] = attrs.field(factory=dict, converter=_str_map)
     links: Mapping[str, str] = attrs.field(factory=dict, converter=_str_map)
     rate: float | None = attrs.field(default=None, converter=_optional_float)
     burst: float | None = attrs.field(default=None, converter=_optional_float)
@@ -234,8 +238,6 @@ class EmulatorConfig:
             raise ConfigurationError("api_keys must be non-empty strings")
         if set(self.api_keys) & set(self.forbidden_keys):
             raise ConfigurationError("a key cannot be both valid and forbidden")
-        if len(set(self.profile_ids.values())) != len(self.profile_ids):
-            raise ConfigurationError("two profile lists cannot share a profile id")
         if self.fault_log_size < 0:
             raise ConfigurationError("fault_log_size must be >= 0")
         _non_negative("shutdown_timeout", self.shutdown_timeout)

@@ -5,12 +5,16 @@ only carry out its `Decision` (wait, answer, or drop the connection).
 
 Checks, in order: path (404, plain text), method (405/405), ``Authorization`` (401/430,
 401/498), the tenant's token bucket (429/429), storm windows (429/429), then one seeded
-fault draw, then the body: not JSON at all is HTTP 500 code 1001 "Invalid input JSON";
-a missing or empty ``profile-name`` (and no ``profile-id``) is HTTP 200 code 1001 with the
-vendor's "One of 'ProfileID' or 'ProfileName'" text; any other invalid shape (wrong JSON
-types, a missing field, an unknown field) is HTTP 200 code 1001 "Invalid input JSON - <the
-reason>". A ``profile-id`` is accepted beside ``profile-name``: an id no list has is 3005,
-an id of another list than the named one is 7031. Codes go out as JSON strings
+fault draw, then the request itself, checked by `_validate` against the vendor's page (the
+library's parser is never used): a ``Content-Type`` other than ``application/json`` (strict
+only) is HTTP 500 code 1001 "Invalid input JSON - Content-Type: ..."; a body that is not
+JSON at all is HTTP 500 code 1001 "Invalid input JSON"; a missing or empty
+``profile-name`` is HTTP 200 code 1001 with the vendor's "One of 'ProfileID' or
+'ProfileName'" text; any other invalid body (a number where the page says String, an
+unknown spelling, a missing or unknown field) is HTTP 200 code 1001 "Invalid input JSON -
+<field>: <reason>". Then the store: an undeclared list is 3005, update-link "3" with a
+missing linked profile is 1010. 7031 (a profile id that does not match the name) is never
+answered: the page's request table has no profile id to send. Codes go out as JSON strings
 (``{"code": "3005", ...}``); success is ``{"update-count": n, "transaction-id": "..."}``
 with a transaction id unique within the emulator's lifetime.
 """
@@ -27,14 +31,14 @@ from typing import Any
 
 import attrs
 
-from .._convert import dumps, loads, profile_from_wire
-from ..exceptions import InvalidRecordError
 from ._auth import Auth, Denied, new_key
 from ._bucket import TokenBucket
 from ._config import DEFAULT_TENANT, EmulatorConfig, RetryAfter
 from ._faults import Fault, FaultPlan
+from ._json import dumps, loads
 from ._stats import Stats
 from ._store import ProfileStore, StoreError
+from ._validate import MISSING_NAME, InvalidRequest, content_type_error, validate
 
 __all__ = ["ERRORS", "Decision", "EmulatorCore", "default_clock"]
 
@@ -42,10 +46,7 @@ __all__ = ["ERRORS", "Decision", "EmulatorCore", "default_clock"]
 ERRORS: Mapping[str, tuple[int, str]] = MappingProxyType(
     {
         "1010": (200, "The request was not processed."),
-        "1001": (
-            200,
-            "Invalid input JSON - One of 'ProfileID' or 'ProfileName' parameter is mandatory. ",
-        ),
+        "1001": (200, MISSING_NAME),
         "3005": (200, "Invalid Profile ID"),
         "7031": (200, "Profile Id and Profile name do not match."),
         "430": (
@@ -124,7 +125,7 @@ _FAULT_DECISIONS: Mapping[Fault, Decision] = MappingProxyType(
     {
         Fault.ERROR_500: _ERROR_DECISIONS["500"],
         Fault.ERROR_499: _ERROR_DECISIONS["499"],
-        Fault.REJECT_1010: _ERROR_DECISIONS["1010"],
+        Fault.UNPROCESSED_1010: _ERROR_DECISIONS["1010"],
         Fault.HTML_503: Decision(
             503, NGINX_503, MappingProxyType({"Content-Type": "text/html", "Server": "nginx"})
         ),
@@ -142,11 +143,13 @@ def default_clock() -> float:
         return time.monotonic()
 
 
-def _authorization(headers: Mapping[str, str]) -> str | None:
-    value = headers.get("Authorization")
+def _header(headers: Mapping[str, str], name: str) -> str | None:
+    """A header by name, in any case (aiohttp's headers are case-insensitive, dicts are not)."""
+    value = headers.get(name)
     if value is None:
-        for name, candidate in headers.items():
-            if name.lower() == "authorization":
+        lower = name.lower()
+        for candidate_name, candidate in headers.items():
+            if candidate_name.lower() == lower:
                 return candidate
     return value
 
@@ -185,7 +188,6 @@ class EmulatorCore:
     plan: FaultPlan = attrs.field(init=False, repr=False)
     started_at: float | None = attrs.field(default=None, init=False)
     _buckets: dict[str, TokenBucket] = attrs.field(factory=dict, init=False, repr=False)
-    _names_by_id: dict[str, str] = attrs.field(init=False, repr=False)
     _txn_prefix: str = attrs.field(init=False, repr=False)
     _txn: int = attrs.field(default=0, init=False, repr=False)
 
@@ -197,7 +199,6 @@ class EmulatorCore:
         self.store = ProfileStore(config.profile_lists, config.links)
         self.stats = Stats(config.track_keys, config.fault_log_size)
         self.plan = FaultPlan(config.faults)
-        self._names_by_id = {pid: name for name, pid in config.profile_ids.items()}
         self._txn_prefix = secrets.token_hex(10)
 
     # --- control -----------------------------------------------------------------------
@@ -240,7 +241,7 @@ class EmulatorCore:
         if method != "POST":
             return self._count(_METHOD_NOT_ALLOWED)
         try:
-            tenant = self.auth.check(_authorization(headers), now)
+            tenant = self.auth.check(_header(headers, "Authorization"), now)
         except Denied as denied:
             return self._count(_ERROR_DECISIONS[denied.code])
 
@@ -288,7 +289,7 @@ class EmulatorCore:
                     self._count(canned)
                 return attrs.evolve(canned, latency=latency, fault=fault)
 
-        decision = self._upsert(parsed)
+        decision = self._upsert(headers, parsed)
         if fault is Fault.DROP_AFTER:
             stats.answered(0, Fault.DROP_AFTER.value)
             return attrs.evolve(decision, latency=latency, drop_after=True, fault=fault)
@@ -313,24 +314,22 @@ class EmulatorCore:
         headers = {**_JSON, "Retry-After": _header_seconds(retry_after)}
         return attrs.evolve(_ERROR_DECISIONS["429"], headers=headers)
 
-    def _upsert(self, parsed: Any) -> Decision:
+    def _upsert(self, headers: Mapping[str, str], parsed: Any) -> Decision:
+        strict = self.config.strict
+        if strict:
+            problem = content_type_error(_header(headers, "Content-Type"))
+            if problem is not None:
+                return _error("1001", problem, status=500)
         if parsed is _NOT_JSON:
             return _INVALID_JSON
-        if type(parsed) is dict:
-            if "profile-id" in parsed:
-                resolved = self._resolve_profile_id(parsed)
-                if isinstance(resolved, Decision):
-                    return resolved
-                parsed = resolved
-            name = parsed.get("profile-name")
-            if name is None or (isinstance(name, str) and not name.strip()):
+        try:
+            request = validate(parsed, strict=strict)
+        except InvalidRequest as exc:
+            if exc.description is MISSING_NAME:
                 return _MISSING_NAME
+            return _error("1001", exc.description)
         try:
-            profile = profile_from_wire(parsed)
-        except InvalidRecordError as exc:
-            return _error("1001", f"Invalid input JSON - {exc}")
-        try:
-            count = self.store.apply(profile)
+            count = self.store.apply(request)
         except StoreError as exc:
             return _ERROR_DECISIONS[exc.code]
         if count:
@@ -343,20 +342,3 @@ class EmulatorCore:
             self._txn,
         )
         return Decision(200, body)
-
-    def _resolve_profile_id(self, parsed: dict[str, Any]) -> dict[str, Any] | Decision:
-        body = dict(parsed)
-        profile_id = body.pop("profile-id")
-        if profile_id is None:
-            return body
-        if isinstance(profile_id, bool) or not isinstance(profile_id, (str, int)):
-            return _error("1001", "Invalid input JSON - profile-id: expected a string")
-        owner = self._names_by_id.get(str(profile_id))
-        if owner is None:
-            return _ERROR_DECISIONS["3005"]
-        name = body.get("profile-name")
-        if name is None or (isinstance(name, str) and not name.strip()):
-            body["profile-name"] = owner
-        elif name != owner:
-            return _ERROR_DECISIONS["7031"]
-        return body

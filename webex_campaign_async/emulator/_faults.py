@@ -23,7 +23,9 @@ class Fault(str, enum.Enum):
 
     ERROR_500 = "500"  #: HTTP 500, code 500 "Internal server error"
     ERROR_499 = "499"  #: HTTP 499, code 499
-    REJECT_1010 = "1010"  #: HTTP 200, code 1010 "The request was not processed."; not applied
+    #: HTTP 200, code 1010 "The request was not processed."; nothing applied. A transient
+    #: refusal: the library sends such a record again (`RetryPolicy.unprocessed_attempts`).
+    UNPROCESSED_1010 = "1010"
     HTML_503 = "503_html"  #: HTTP 503 with an nginx HTML page
     DROP_BEFORE = "drop_before"  #: connection closed without an answer; not applied
     DROP_AFTER = "drop_after"  #: applied, then connection closed without an answer
@@ -40,7 +42,7 @@ _BY_FIELD = dict(
         (
             Fault.ERROR_500,
             Fault.ERROR_499,
-            Fault.REJECT_1010,
+            Fault.UNPROCESSED_1010,
             Fault.HTML_503,
             Fault.DROP_BEFORE,
             Fault.DROP_AFTER,

@@ -73,7 +73,11 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
     add("--api-key", action="append", metavar="KEY", help="a valid API key (repeatable)")
     add("--forbidden-key", action="append", metavar="KEY", help="a key answered 401/430")
     add("--profile-list", action="append", metavar="NAME", help="declare a known list")
-    add("--profile-id", action="append", type=_pair, metavar="NAME=ID", help="a list's id")
+    add(
+        "--lenient",
+        action="store_true",
+        help="also take numbers for strings, enums in any case and any Content-Type",
+    )
     add("--link", action="append", type=_pair, metavar="LIST=LINKED", help="a linked list")
     add("--rate", type=float, help="requests per second per tenant (default: unlimited)")
     add("--burst", type=float, help="token bucket size (default: one second's worth)")
@@ -120,8 +124,8 @@ def config_from_args(args: argparse.Namespace) -> EmulatorConfig:
         changes["forbidden_keys"] = tuple(args.forbidden_key)
     if args.profile_list:
         changes["profile_lists"] = frozenset(args.profile_list)
-    if args.profile_id:
-        changes["profile_ids"] = {**base.profile_ids, **dict(args.profile_id)}
+    if args.lenient:
+        changes["strict"] = False
     if args.link:
         changes["links"] = {**base.links, **dict(args.link)}
     if args.no_track_keys:

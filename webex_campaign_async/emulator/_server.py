@@ -18,10 +18,9 @@ from typing import Any
 import attrs
 from aiohttp import web
 
-from .._convert import dumps, loads
-from .._models import Scalar
 from ._config import DEFAULT_TENANT, EmulatorConfig
 from ._core import EmulatorCore, default_clock
+from ._json import dumps, loads
 from ._stats import Stats
 from ._store import ProfileStore
 
@@ -218,7 +217,7 @@ class Emulator:
         """The request statistics (live)."""
         return self.core.stats
 
-    def profile(self, profile_name: str, key: str) -> dict[str, Scalar] | None:
+    def profile(self, profile_name: str, key: str) -> dict[str, str] | None:
         """Shortcut for ``store.get(profile_name, key)``."""
         return self.core.store.get(profile_name, key)
 

@@ -5,9 +5,10 @@ Choices where the vendor's page is silent (the README repeats them):
 - A profile list is a mapping of profile key to attributes. Lists are created on first
   write unless the known lists are declared; then an unknown list is code 3005. A list that
   is the target of a link is always known.
-- Attributes are stored as the JSON scalars sent (``"30"`` stays a string, ``30`` a number);
-  an attribute addressed by ``attribute-id`` is stored under the name ``id:<id>``. An update
-  merges the given attributes into the profile; a create starts from them alone.
+- Values are strings, as the page types ``val`` (a lenient emulator stores a number as its
+  JSON text); an attribute addressed by ``attribute-id`` is stored under the name
+  ``id:<id>``. An update merges the given attributes into the profile; a create starts
+  from them alone.
 - Key-based: ``upsert`` "0" creates only (existing key: update-count 0), "1" creates or
   updates, "2" updates only (missing key: update-count 0). update-count is 1 when the
   profile was created or updated, even if no value changed.
@@ -18,8 +19,8 @@ Choices where the vendor's page is silent (the README repeats them):
   logical-op is unused. An empty ``attribute-name`` refers to the profile key (the vendor's
   own example filters on it). A profile without the attribute matches no condition on it,
   NotEquals included.
-- Comparison: numeric when both sides read as decimal numbers (``"30"``, ``30``, ``"3e1"``
-  are equal), else as strings, case-sensitively (``true``/``false`` for booleans).
+- Comparison: numeric when both sides read as decimal numbers (``"30"``, ``"30.0"``,
+  ``"3e1"`` are equal), else as strings, case-sensitively.
 - Links: ``links`` maps a list to its linked list; the linked profile of key k is the
   profile k of the linked list. For each profile written: update-link "1" ignores the link,
   "2" (the default) creates an empty linked profile k when missing, "3" fails the whole
@@ -29,7 +30,6 @@ Choices where the vendor's page is silent (the README repeats them):
 
 from __future__ import annotations
 
-import math
 import operator
 import re
 from collections.abc import Callable, Iterator, Mapping
@@ -39,11 +39,11 @@ from typing import Any
 
 import attrs
 
-from .._models import Condition, LogicalOp, ProfileUpsert, RelOp, Scalar, UpdateLink, UpsertMode
+from ._validate import UpsertRequest, WireCondition
 
 __all__ = ["ProfileStore", "StoreError", "compare", "matches"]
 
-Row = dict[str, Scalar]
+Row = dict[str, str]
 
 
 class StoreError(Exception):
@@ -56,62 +56,46 @@ class StoreError(Exception):
 
 _NUMBER = re.compile(r"\s*[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?\s*")
 
-_OPS: Mapping[RelOp, Callable[[Any, Any], bool]] = MappingProxyType(
+#: The table's spelling of each rel-op (as `_validate` hands it over) to its comparison.
+_OPS: Mapping[str, Callable[[Any, Any], bool]] = MappingProxyType(
     {
-        RelOp.EQUALS: operator.eq,
-        RelOp.NOT_EQUALS: operator.ne,
-        RelOp.GREATER_THAN: operator.gt,
-        RelOp.GREATER_THAN_EQUALS: operator.ge,
-        RelOp.LESS_THAN: operator.lt,
-        RelOp.LESS_THAN_EQUALS: operator.le,
+        "Equals": operator.eq,
+        "NotEquals": operator.ne,
+        "GreaterThan": operator.gt,
+        "GreaterThanEquals": operator.ge,
+        "LessThan": operator.lt,
+        "LessThanEquals": operator.le,
     }
 )
 
 
-def _number(value: Scalar) -> Decimal | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return Decimal(value)
-    if isinstance(value, float):
-        return Decimal(repr(value)) if math.isfinite(value) else None
-    if _NUMBER.fullmatch(value):
-        return Decimal(value.strip())
-    return None
+def _number(value: str) -> Decimal | None:
+    return Decimal(value.strip()) if _NUMBER.fullmatch(value) else None
 
 
-def _text(value: Scalar) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float):
-        return repr(value)
-    return value if isinstance(value, str) else str(value)
-
-
-def compare(op: RelOp, left: Scalar, right: Scalar) -> bool:
-    """``left op right``: numerically when both are numbers, else as strings."""
+def compare(op: str, left: str, right: str) -> bool:
+    """``left op right``: numerically when both read as decimal numbers, else as strings."""
     a, b = _number(left), _number(right)
     if a is not None and b is not None:
         return _OPS[op](a, b)
-    return _OPS[op](_text(left), _text(right))
+    return _OPS[op](left, right)
 
 
-def _attribute(condition: Condition, key: str, row: Row) -> Scalar | None:
-    if condition.name is not None:
-        return key if condition.name == "" else row.get(condition.name)
-    return row.get(f"id:{condition.id}")
+def _attribute(condition: WireCondition, key: str, row: Row) -> str | None:
+    label = condition.label
+    return key if label == "" else row.get(label)
 
 
-def matches(conditions: tuple[Condition, ...], key: str, row: Row) -> bool:
+def matches(conditions: tuple[WireCondition, ...], key: str, row: Row) -> bool:
     """Whether profile ``key`` with attributes ``row`` matches the chained ``conditions``."""
     result: bool | None = None
-    join = LogicalOp.AND
+    join = "and"
     for condition in conditions:
         value = _attribute(condition, key, row)
         hit = value is not None and compare(condition.rel_op, value, condition.val)
         if result is None:
             result = hit
-        elif join is LogicalOp.AND:
+        elif join == "and":
             result = result and hit
         else:
             result = result or hit
@@ -136,12 +120,12 @@ class ProfileStore:
 
     # --- inspection --------------------------------------------------------------------
 
-    def get(self, profile_name: str, key: str) -> dict[str, Scalar] | None:
+    def get(self, profile_name: str, key: str) -> dict[str, str] | None:
         """A copy of the attributes of profile ``key`` in list ``profile_name``, or None."""
         row = self._lists.get(profile_name, {}).get(key)
         return None if row is None else dict(row)
 
-    def profiles(self, profile_name: str) -> dict[str, dict[str, Scalar]]:
+    def profiles(self, profile_name: str) -> dict[str, dict[str, str]]:
         """A copy of one list: ``{key: {attribute: value}}`` (empty when unknown)."""
         return {key: dict(row) for key, row in self._lists.get(profile_name, {}).items()}
 
@@ -155,7 +139,7 @@ class ProfileStore:
         """The lists that hold at least one profile, sorted."""
         return sorted(name for name, rows in self._lists.items() if rows)
 
-    def __iter__(self) -> Iterator[tuple[str, str, dict[str, Scalar]]]:
+    def __iter__(self) -> Iterator[tuple[str, str, dict[str, str]]]:
         """Every profile as (profile-name, key, attributes copy)."""
         for name, rows in list(self._lists.items()):
             for key, row in list(rows.items()):
@@ -163,8 +147,12 @@ class ProfileStore:
 
     # --- changes -------------------------------------------------------------------------
 
-    def put(self, profile_name: str, key: str, attributes: Mapping[str, Scalar]) -> None:
-        """Create or replace one profile (to seed a test), bypassing every rule."""
+    def put(self, profile_name: str, key: str, attributes: Mapping[str, str]) -> None:
+        """Create or replace one profile (to seed a test), bypassing every rule but one:
+        values are strings, as the API's are."""
+        for name, value in attributes.items():
+            if type(value) is not str:
+                raise TypeError(f"attribute {name!r}: values are strings, not {value!r}")
         self._lists.setdefault(profile_name, {})[key] = dict(attributes)
 
     def clear(self) -> None:
@@ -175,35 +163,33 @@ class ProfileStore:
         """Whether requests may address ``profile_name``."""
         return self.known is None or profile_name in self.known
 
-    def apply(self, profile: ProfileUpsert) -> int:
+    def apply(self, request: UpsertRequest) -> int:
         """Apply one upsert; return its update-count, or raise `StoreError` (nothing applied)."""
-        name = profile.profile_name
+        name = request.profile_name
         if not self.is_known(name):
             raise StoreError("3005")
         rows = self._lists.get(name)
-        mode = profile.upsert
-        if profile.key is not None:
-            key = profile.key
+        mode = request.upsert
+        if request.key is not None:
+            key = request.key
             exists = rows is not None and key in rows
-            if (mode is UpsertMode.CREATE_ONLY and exists) or (
-                mode is UpsertMode.UPDATE_ONLY and not exists
-            ):
+            if (mode == "0" and exists) or (mode == "2" and not exists):
                 return 0
             targets = [key]
         else:
-            assert profile.filter is not None
-            if mode is UpsertMode.CREATE_ONLY or not rows:
+            conditions = request.filter
+            assert conditions is not None
+            if mode == "0" or not rows:
                 return 0
-            conditions = profile.filter
             targets = [key for key, row in rows.items() if matches(conditions, key, row)]
             if not targets:
                 return 0
         linked = self.links.get(name)
         if linked is not None:
-            self._follow_link(linked, profile.update_link or UpdateLink.CREATE_EMPTY, targets)
+            self._follow_link(linked, request.update_link, targets)
         if rows is None:
             rows = self._lists[name] = {}
-        values = {attribute.label: attribute.val for attribute in profile.attributes}
+        values = request.attributes
         for key in targets:
             row = rows.get(key)
             if row is None:
@@ -212,11 +198,11 @@ class ProfileStore:
                 row.update(values)
         return len(targets)
 
-    def _follow_link(self, linked: str, mode: UpdateLink, keys: list[str]) -> None:
-        if mode is UpdateLink.IGNORE:
+    def _follow_link(self, linked: str, mode: str, keys: list[str]) -> None:
+        if mode == "1":  # ignore the link
             return
         rows = self._lists.get(linked, {})
-        if mode is UpdateLink.FAIL:
+        if mode == "3":  # fail the whole update when a linked profile is missing
             if any(key not in rows for key in keys):
                 raise StoreError("1010")
             return
