@@ -15,20 +15,9 @@ from webex_campaign_async.emulator._pytest_plugin import (  # the plugin, as use
     pytest_configure,
 )
 
+from ..fakes import FakeClock
+
 __all__ = ["Answer", "FakeClock", "campaign_emulator", "post", "pytest_configure", "upsert_body"]
-
-
-class FakeClock:
-    """A clock the test moves by hand; the served emulator stamps requests with it."""
-
-    def __init__(self, start: float = 100.0) -> None:
-        self.now = start
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
 
 
 class Answer:

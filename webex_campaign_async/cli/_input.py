@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import itertools
+import os
+import stat
 from collections.abc import Iterator
 from typing import Any
 
@@ -33,8 +35,11 @@ def read_records(options: JobOptions) -> Iterator[tuple[int, Any]]:
 
 
 def estimate_total(options: JobOptions) -> int | None:
-    """Records in the input, from its line count (for the progress display)."""
+    """Records in the input, from its line count (for the progress display); None for what
+    cannot be read twice (a pipe)."""
     try:
+        if not stat.S_ISREG(os.stat(options.input).st_mode):
+            return None
         lines = count_lines(options.input)
     except OSError:
         return None
