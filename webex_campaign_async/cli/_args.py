@@ -81,6 +81,11 @@ def add_job_arguments(parser: argparse.ArgumentParser) -> None:
     )
     show.add_argument("--progress-interval", type=_positive_float, default=5.0, metavar="S")
     show.add_argument("-v", "--verbose", action="store_true", help="log what the client does")
+    parser.add_argument(
+        "--no-uvloop",
+        action="store_true",
+        help="run on asyncio's own event loop even when uvloop is installed",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:

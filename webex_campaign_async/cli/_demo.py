@@ -7,7 +7,6 @@ a realistic throttle and a few faults, runs the upsert with progress, and prints
 from __future__ import annotations
 
 import argparse
-import asyncio
 import csv
 import io
 import os
@@ -18,6 +17,7 @@ import tempfile
 from ..emulator import Emulator, EmulatorConfig, Faults, Storm
 from ._args import job_arguments
 from ._job import run_job
+from ._loop import run
 from ._options import JobOptions
 from ._readers import CsvOptions
 
@@ -133,4 +133,4 @@ async def _demo(args: argparse.Namespace) -> int:
 
 def demo_command(args: argparse.Namespace) -> int:
     """Run the demo; the exit code is the job's (1: the invalid records did not apply)."""
-    return asyncio.run(_demo(args))
+    return run(_demo(args), use_uvloop=not args.no_uvloop)

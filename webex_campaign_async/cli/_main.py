@@ -7,7 +7,6 @@ Exit codes: 0 every record applied; 1 some records did not apply; 2 usage or inp
 from __future__ import annotations
 
 import argparse
-import asyncio
 import logging
 import os
 import sys
@@ -17,6 +16,7 @@ from .. import InputError, WebexCampaignError
 from ._args import build_parser, check_outputs, job_options
 from ._dryrun import dry_run
 from ._job import run_job
+from ._loop import run
 from ._options import BASE_URL_ENV, EXIT_ABORTED, EXIT_USAGE, UsageError
 
 __all__ = ["main"]
@@ -34,9 +34,8 @@ def _upsert_command(args: argparse.Namespace) -> int:
     api_key = os.environ.get(args.api_key_env)
     if not api_key:
         raise UsageError(f"set the API key in ${args.api_key_env} (it is never read from argv)")
-    return asyncio.run(
-        run_job(options, base_url=args.base_url, api_key=api_key, out=sys.stdout, err=sys.stderr)
-    )
+    job = run_job(options, base_url=args.base_url, api_key=api_key, out=sys.stdout, err=sys.stderr)
+    return run(job, use_uvloop=not args.no_uvloop)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
