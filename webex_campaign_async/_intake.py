@@ -10,7 +10,14 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
-from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Iterator
+from collections.abc import (
+    AsyncIterable,
+    AsyncIterator,
+    Callable,
+    Iterable,
+    Iterator,
+    Sequence,
+)
 from typing import Any
 
 from ._order import KeyOrder
@@ -88,12 +95,13 @@ class Intake:
                 return index, raw
         return WAIT if order is not None and order.held else None
 
-    def release(self, entries: list[Entry]) -> None:
+    def release(self, entries: Sequence[Entry]) -> None:
         """Records the order let go: they are taken next; wake a worker for each (and one
         more, which may read on now that fewer are held)."""
         if entries:
             self.ready.extend(entries)
-        self.wake(len(entries) + 1)
+        if self._idle:
+            self.wake(len(entries) + 1)
 
     async def reader(self) -> None:
         """Read an async input ahead, at most ``read_ahead`` items."""

@@ -9,11 +9,15 @@ list to end, and later records of the list wait for it.
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Sequence
 from typing import Generic, TypeVar
 
 __all__ = ["KeyOrder"]
 
 T = TypeVar("T")
+
+#: Profile lists whose state is kept while idle (a few in any real input).
+_IDLE_LANES = 64
 
 
 class _Lane(Generic[T]):
@@ -52,7 +56,7 @@ class KeyOrder(Generic[T]):
         state = self._lanes.get(lane)
         if state is None:
             state = self._lanes[lane] = _Lane()
-        if state.waiting or state.barrier:  # behind a barrier of its list
+        elif state.waiting or state.barrier:  # behind a barrier of its list
             if state.waiting is None:
                 state.waiting = deque()
             state.waiting.append((item, key))
@@ -67,45 +71,54 @@ class KeyOrder(Generic[T]):
                 return False
             state.barrier = True
             return True
-        return self._admit_key(state, item, lane, key, counted=False)
-
-    def _admit_key(self, state: _Lane[T], item: T, lane: str, key: str, *, counted: bool) -> bool:
-        state.running += 1
+        state.running += 1  # the usual case, inline: one dict lookup and one store
         slot = (lane, key)
         keys = self._keys
         if slot in keys:
-            queue = keys[slot]
-            if queue is None:
-                queue = keys[slot] = deque()
-            queue.append(item)
-            self.held += 1
-            if not counted:
-                self.waited += 1
+            self._park(slot, item, counted=False)
             return False
         keys[slot] = None
         return True
 
-    def done(self, lane: str, key: str | None) -> list[T]:
+    def _park(self, slot: tuple[str, str], item: T, *, counted: bool) -> None:
+        queue = self._keys[slot]
+        if queue is None:
+            queue = self._keys[slot] = deque()
+        queue.append(item)
+        self.held += 1
+        if not counted:
+            self.waited += 1
+
+    def _admit_key(self, state: _Lane[T], item: T, lane: str, key: str) -> bool:
+        """Admit a key record released from behind a barrier (already counted as waited)."""
+        state.running += 1
+        slot = (lane, key)
+        if slot in self._keys:
+            self._park(slot, item, counted=True)
+            return False
+        self._keys[slot] = None
+        return True
+
+    def done(self, lane: str, key: str | None) -> Sequence[T]:
         """The record admitted for (``lane``, ``key``) ended: the held items that may go now."""
-        released: list[T] = []
         state = self._lanes[lane]
+        released: Sequence[T] = ()
         if key is None:
             state.barrier = False
         else:
             slot = (lane, key)
-            queue = self._keys[slot]
-            if queue:
-                released.append(queue.popleft())  # the next record of this key, still running
+            queue = self._keys.pop(slot)
+            if queue:  # the next record of this key goes (it is still counted as running)
+                released = [queue.popleft()]
                 self.held -= 1
-                if not queue:
-                    self._keys[slot] = None
-            else:
-                del self._keys[slot]
+                self._keys[slot] = queue if queue else None
             state.running -= 1
-        if state.waiting and not state.running and not state.barrier:
-            self._release_waiting(state, lane, released)
-        if not state.running and not state.barrier and not state.waiting:
-            del self._lanes[lane]
+        if not state.running and not state.barrier:
+            if state.waiting:
+                released = list(released)
+                self._release_waiting(state, lane, released)
+            elif len(self._lanes) > _IDLE_LANES:
+                del self._lanes[lane]  # an input of many lists: forget the idle ones
         return released
 
     def _release_waiting(self, state: _Lane[T], lane: str, released: list[T]) -> None:
@@ -124,7 +137,7 @@ class KeyOrder(Generic[T]):
                 break
             waiting.popleft()
             self.held -= 1
-            if self._admit_key(state, item, lane, key, counted=True):
+            if self._admit_key(state, item, lane, key):
                 released.append(item)
         if not waiting:
             state.waiting = None
