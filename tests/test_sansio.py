@@ -19,14 +19,8 @@ from webex_campaign_async import (
     ThrottledError,
     TokenExpiredError,
 )
-from webex_campaign_async._sansio import (
-    Verdict,
-    classify,
-    parse_retry_after,
-    read_applied,
-    request_headers,
-    snippet,
-)
+from webex_campaign_async._httptext import parse_retry_after, snippet
+from webex_campaign_async._sansio import Verdict, classify, read_applied, request_headers
 
 SAMPLES = Path(__file__).parent / "samples"
 NOW = 1_767_225_600.0  # 2026-01-01T00:00:00Z

@@ -9,8 +9,10 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 
-from ._sansio import request_headers
-from .exceptions import ConfigurationError, TokenProviderError
+import attrs
+
+from ._sansio import Outcome, request_headers
+from .exceptions import ConfigurationError, TokenProviderError, TransportError
 
 __all__ = ["Credentials", "TokenProvider"]
 
@@ -108,6 +110,22 @@ class Credentials:
             if secret in text:
                 text = text.replace(secret, _REDACTED)
         return text
+
+    def clean_outcome(self, outcome: Outcome) -> Outcome:
+        """``outcome`` without any token in its texts (a server may echo one)."""
+        description = self.redact(outcome.description)
+        transaction_id = outcome.transaction_id
+        if transaction_id is not None:
+            transaction_id = self.redact(transaction_id)
+        if description is outcome.description and transaction_id is outcome.transaction_id:
+            return outcome
+        return attrs.evolve(outcome, description=description, transaction_id=transaction_id)
+
+    def clean_error(self, error: TransportError) -> TransportError:
+        """``error`` (a new one of its type) without any token in its message."""
+        text = str(error)
+        clean = self.redact(text)
+        return error if clean is text else type(error)(clean)
 
     def leaks(self, text: str) -> bool:
         """True when ``text`` holds a token this client ever held."""

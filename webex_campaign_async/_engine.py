@@ -14,22 +14,18 @@ from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable
 from types import TracebackType
 from typing import Any
 
-from ._files import FailuresWriter, LineWriter, Target, result_line
+from ._endings import abort_reason
+from ._files import Target
 from ._intake import WAIT, Entry, Intake, Read
 from ._order import KeyOrder
+from ._outputs import Outputs
 from ._records import RecordInput, prepare, unsent
-from ._report import BulkReport, ReportBuilder
-from ._results import FAILURE_STATUSES, RecordResult, RecordStatus
+from ._report import BulkReport
+from ._results import RecordResult, RecordStatus
 from ._sender import SendCounts, Sender
 from ._stop import StopSignal
 from .exceptions import (
     ConfigurationError,
-    EndpointError,
-    PermissionDeniedError,
-    TLSVerificationError,
-    TokenExpiredError,
-    TokenProviderError,
-    WebexCampaignError,
 )
 
 __all__ = ["HOLD_PER_WORKER", "BulkRun"]
@@ -41,21 +37,6 @@ HOLD_PER_WORKER = 4
 
 _CANCELLED = "cancelled"
 _STOPPED = "stopped"
-
-
-def _abort_reason(error: WebexCampaignError) -> str | None:
-    """Errors after which no request of the run can succeed."""
-    if isinstance(error, PermissionDeniedError):
-        return f"permission denied, the key may not call this API ({error})"
-    if isinstance(error, EndpointError):
-        return f"the API refused the endpoint; check base_url and upsert_path ({error})"
-    if isinstance(error, TokenExpiredError):
-        return f"the token expired and no fresh one was accepted ({error})"
-    if isinstance(error, TokenProviderError):
-        return str(error)
-    if isinstance(error, TLSVerificationError):
-        return str(error)
-    return None
 
 
 class BulkRun:
@@ -100,11 +81,10 @@ class BulkRun:
         )
         self._concurrency = concurrency
         self._deadline = deadline
-        self._on_result = on_result
-        self._targets = (sink, failures)
-        self._sink: LineWriter | None = None
-        self._failures: FailuresWriter | None = None
-        self._builder = ReportBuilder(max_failures)
+        self._outputs = Outputs(
+            max_failures=max_failures, on_result=on_result, sink=sink, failures=failures
+        )
+        self._builder = self._outputs.report
         self._inflight: dict[int, Read | Entry] = {}  # by worker: taken, not ended
         self._stop = StopSignal()
         self._reason: str | None = None  # why the run ended early (abort, stop, cancel)
@@ -177,13 +157,7 @@ class BulkRun:
         loop = asyncio.get_running_loop()
         self._started_at = self._sender.clock.time()
         self._base = self._sender.counts()
-        sink, failures = self._targets
-        # Paths are written as PATH.partial and renamed at the end, so an input read from
-        # the same path (a failures file run again) is not emptied before it is read.
-        if sink is not None:
-            self._sink = LineWriter(sink, partial=True)
-        if failures is not None:
-            self._failures = FailuresWriter(failures, partial=True)
+        self._outputs.open()
         if self._deadline is not None:
             message = f"deadline of {self._deadline:g} s passed"
             self._deadline_timer = loop.call_later(self._deadline, self._abort_run, message)
@@ -244,7 +218,7 @@ class BulkRun:
         finally:  # also when cancelled again while waiting: account for every record read
             message = "the run was cancelled before this record's request ended"
             for result in self._leftovers(RecordStatus.SKIPPED, message):
-                self._fold(result, quiet=True)
+                self._outputs.add(result, quiet=True)
             self._finish()
 
     def _leftovers(self, status: RecordStatus, message: str) -> list[RecordResult]:
@@ -295,7 +269,7 @@ class BulkRun:
                 index, raw, record, body = item
                 result, error = await send(record, body, index, stop)
                 if error is not None and result.status is RecordStatus.FAILED:
-                    reason = _abort_reason(error)
+                    reason = abort_reason(error)
                     if reason is not None:
                         self._abort_run(reason)
             except Exception as exc:  # a bug, surely: the record still gets its one result
@@ -318,7 +292,7 @@ class BulkRun:
     async def _deliver(self, result: RecordResult) -> None:
         """Fold ``result`` in; hand it to the loop iterating the run, if one does."""
         try:
-            self._fold(result)
+            self._outputs.add(result)
         except Exception as exc:  # on_result raised: the run ends, the error propagates
             if self._error is None:
                 self._error = exc
@@ -329,26 +303,6 @@ class BulkRun:
                     task.cancel()
         if self._queue is not None:
             await self._queue.put(result)
-
-    def _fold(self, result: RecordResult, *, quiet: bool = False) -> None:
-        """Count ``result``, write it to the files, tell ``on_result``.
-
-        ``quiet``: a callback that raises is logged, not raised (while closing the run,
-        every record must still be counted).
-        """
-        self._builder.add(result)
-        if self._sink is not None:
-            self._sink.write(result_line(result))
-        if self._failures is not None and result.status in FAILURE_STATUSES:
-            self._failures.write(result)
-        if self._on_result is not None:
-            if not quiet:
-                self._on_result(result)
-                return
-            try:
-                self._on_result(result)
-            except Exception:
-                logger.exception("on_result raised for record %d", result.index)
 
     def _sample(self) -> None:
         """The throttle's rate, a few times a second, for the report's rate over time."""
@@ -368,9 +322,7 @@ class BulkRun:
         if self._reason is None:
             self._reason = self._stop.reason
         self._final = self._sender.counts()
-        for writer in (self._sink, self._failures):
-            if writer is not None:
-                writer.close()
+        self._outputs.close()
 
     # --- report ----------------------------------------------------------------------------
 

@@ -14,8 +14,9 @@ import attrs
 
 from ._clock import Clock
 from ._credentials import Credentials
+from ._endings import AMBIGUOUS_NOTE, APPLIED, FINAL, GATEWAY, ended, gave_up, stopped, unsent
 from ._models import ProfileUpsert
-from ._results import RecordResult, RecordStatus
+from ._results import RecordResult
 from ._retry import RetryPolicy
 from ._sansio import Outcome, Verdict, classify, read_applied
 from ._slots import Slots
@@ -32,11 +33,6 @@ from .exceptions import (
 )
 
 __all__ = ["HttpSender", "SendCounts", "Sender"]
-
-_AMBIGUOUS_NOTE = (
-    "; an earlier attempt lost its connection after sending, so it may be that attempt "
-    "which applied the record"
-)
 
 
 @attrs.frozen
@@ -150,7 +146,7 @@ class HttpSender:
                     else:  # the throttle may make us wait: a stop must cut that short
                         sent_at = await stop.until(throttle.acquire())
                 if stop is not None and stop.reason is not None:
-                    return _stopped(index, record, stop.reason, attempts, error), error
+                    return stopped(index, record, stop.reason, attempts, error), error
                 assert sent_at is not None
                 headers = credentials.headers
                 if headers is None:  # a token provider's first token
@@ -158,8 +154,8 @@ class HttpSender:
                         await credentials.refresh(credentials.generation)
                     except TokenProviderError as exc:
                         if stop is not None and stop.reason is not None:  # the run stopped for it
-                            return _stopped(index, record, stop.reason, attempts, error), exc
-                        return _unsent_failure(index, record, exc, attempts), exc
+                            return stopped(index, record, stop.reason, attempts, error), exc
+                        return unsent(index, record, exc, attempts), exc
                     headers = credentials.headers
                     assert headers is not None
                 generation = credentials.generation
@@ -172,11 +168,11 @@ class HttpSender:
                 except TransportError as exc:
                     latency = now() - t0
                     outcome: Outcome | None = None
-                    error = _redacted_error(exc, credentials)
+                    error = credentials.clean_error(exc)
                     if isinstance(exc, ConnectError):  # nothing was sent
                         self.connect_failures += 1
                         if isinstance(exc, TLSVerificationError):
-                            return _unsent_failure(index, record, error, attempts), error
+                            return unsent(index, record, error, attempts), error
                     else:
                         attempts += 1
                         ambiguous = True  # it may have been applied
@@ -193,7 +189,7 @@ class HttpSender:
                             transaction_id = credentials.redact(transaction_id)
                         return RecordResult(  # positional: this runs once per record
                             index,
-                            _APPLIED,
+                            APPLIED,
                             record.target,
                             applied[0],
                             transaction_id,
@@ -216,23 +212,23 @@ class HttpSender:
                 if verdict is not Verdict.THROTTLED:
                     throttle.succeeded(sent_at)
                 if verdict is Verdict.APPLIED:  # a rarer form of success ("2" as a string)
-                    return _result(index, record, _APPLIED, outcome, attempts, latency), None
-                outcome = _redacted(outcome, credentials)
+                    return ended(index, record, APPLIED, outcome, attempts, latency), None
+                outcome = credentials.clean_outcome(outcome)
                 error = outcome.error(attempts)
-                final = _FINAL.get(verdict)
+                final = FINAL.get(verdict)
                 if verdict is Verdict.TOKEN_EXPIRED and not refreshed and credentials.can_refresh:
                     refreshed = True
                     try:
                         await credentials.refresh(generation)
                     except TokenProviderError as exc:
-                        return _unsent_failure(index, record, exc, attempts), exc
+                        return unsent(index, record, exc, attempts), exc
                     continue
                 if final is not None:
-                    note = _AMBIGUOUS_NOTE if ambiguous and verdict is Verdict.NOT_APPLIED else ""
-                    return _result(index, record, final, outcome, attempts, latency, note), error
+                    note = AMBIGUOUS_NOTE if ambiguous and verdict is Verdict.NOT_APPLIED else ""
+                    return ended(index, record, final, outcome, attempts, latency, note), error
                 if verdict is Verdict.UNPROCESSED:
                     unprocessed += 1
-                if outcome.http_status in _GATEWAY:
+                if outcome.http_status in GATEWAY:
                     unavailable += 1
                 if verdict is Verdict.THROTTLED:
                     throttled += 1
@@ -252,127 +248,12 @@ class HttpSender:
                 unprocessed=unprocessed,
             )
             if delay is None:
-                return _gave_up(index, record, outcome, error, attempts, latency), error
+                return gave_up(index, record, outcome, error, attempts, latency), error
             if stop is not None and stop.reason is not None:
-                return _stopped(index, record, stop.reason, attempts, error), error
+                return stopped(index, record, stop.reason, attempts, error), error
             if delay > 0 and not (retry_after is not None and paused):
                 # (a Retry-After the throttle pauses every sender for is waited out there)
                 if stop is None:
                     await self.clock.sleep(delay)
                 else:
                     await stop.until(self.clock.sleep(delay))
-
-
-_APPLIED = RecordStatus.APPLIED
-_GATEWAY = frozenset({502, 503, 504})
-
-#: Verdicts that end a record at once (the rest are retried).
-_FINAL = {
-    Verdict.NOT_APPLIED: RecordStatus.NOT_APPLIED,
-    Verdict.REJECTED: RecordStatus.REJECTED,
-    Verdict.FATAL: RecordStatus.FAILED,
-    Verdict.TOKEN_EXPIRED: RecordStatus.FAILED,
-}
-
-
-def _gave_up(
-    index: int,
-    record: ProfileUpsert,
-    outcome: Outcome | None,
-    error: WebexCampaignError,
-    attempts: int,
-    latency: float,
-) -> RecordResult:
-    """FAILED (REJECTED for a 1010 that stayed): the retry policy gave up."""
-    unprocessed = outcome is not None and outcome.verdict is Verdict.UNPROCESSED
-    return RecordResult(
-        index,
-        RecordStatus.REJECTED if unprocessed else RecordStatus.FAILED,
-        record.target,
-        code=outcome.code if outcome is not None else None,
-        http_status=outcome.http_status if outcome is not None else None,
-        message=str(error),
-        attempts=attempts,
-        latency=latency,
-        record=record,
-    )
-
-
-def _unsent_failure(
-    index: int, record: ProfileUpsert, error: WebexCampaignError, attempts: int
-) -> RecordResult:
-    """FAILED without an answer to read (the token provider failed)."""
-    error.attempts = attempts
-    return RecordResult(
-        index,
-        RecordStatus.FAILED,
-        record.target,
-        message=str(error),
-        attempts=attempts,
-        record=record,
-    )
-
-
-def _stopped(
-    index: int,
-    record: ProfileUpsert,
-    reason: str,
-    attempts: int,
-    error: WebexCampaignError | None,
-) -> RecordResult:
-    if attempts == 0 or error is None:
-        return RecordResult(
-            index, RecordStatus.SKIPPED, record.target, message=reason, record=record
-        )
-    return RecordResult(
-        index,
-        RecordStatus.FAILED,
-        record.target,
-        code=getattr(error, "code", None),
-        http_status=getattr(error, "http_status", None),
-        message=f"{reason} before retrying; last error: {error}",
-        attempts=attempts,
-        record=record,
-    )
-
-
-def _redacted(outcome: Outcome, credentials: Credentials) -> Outcome:
-    """The outcome without any token in its texts (a server may echo one)."""
-    description = credentials.redact(outcome.description)
-    transaction_id = outcome.transaction_id
-    if transaction_id is not None:
-        transaction_id = credentials.redact(transaction_id)
-    if description is outcome.description and transaction_id is outcome.transaction_id:
-        return outcome
-    return attrs.evolve(outcome, description=description, transaction_id=transaction_id)
-
-
-def _redacted_error(error: TransportError, credentials: Credentials) -> TransportError:
-    """The same error without any token in its message."""
-    text = str(error)
-    clean = credentials.redact(text)
-    return error if clean is text else type(error)(clean)
-
-
-def _result(
-    index: int,
-    record: ProfileUpsert,
-    status: RecordStatus,
-    outcome: Outcome,
-    attempts: int,
-    latency: float,
-    note: str = "",
-) -> RecordResult:
-    return RecordResult(  # positional: this runs once per record
-        index,
-        status,
-        record.target,
-        outcome.update_count,
-        outcome.transaction_id,
-        outcome.code,
-        outcome.http_status,
-        outcome.description + note if note else outcome.description,
-        attempts,
-        latency,
-        record,
-    )
