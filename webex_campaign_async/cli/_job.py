@@ -23,7 +23,7 @@ from .. import (
     RecordStatus,
     RetryPolicy,
 )
-from .._files import FailuresWriter
+from .._files import FailuresWriter, open_private
 from ._input import estimate_total, read_records
 from ._journal import Journal, JournalIndex, record_hash
 from ._options import EXIT_ABORTED, EXIT_NOT_ALL_APPLIED, EXIT_OK, JobOptions
@@ -197,7 +197,7 @@ def keep_ended_failures(path: str, index: JournalIndex) -> int:
     if not os.path.exists(path):
         return 0
     kept = 0
-    with open(path, "rb") as old, open(path + ".tmp", "wb") as new:
+    with open(path, "rb") as old, open_private(path + ".tmp", "wb", replacing=path) as new:
         for raw in old:
             try:
                 line = json.loads(raw).get("_line")

@@ -15,6 +15,7 @@ from typing import IO, Any
 
 from .. import ProfileUpsert, RecordResult
 from .._convert import dumps, encode_profile, loads
+from .._files import open_private
 
 __all__ = ["Journal", "JournalIndex", "record_hash"]
 
@@ -85,7 +86,7 @@ class Journal:
 
     def __init__(self, path: str | os.PathLike[str], *, append: bool = True) -> None:
         self.path = os.fspath(path)
-        self._file: IO[bytes] = open(self.path, "ab" if append else "wb", buffering=0)  # noqa: SIM115
+        self._file: IO[bytes] = open_private(self.path, "ab" if append else "wb", buffering=0)
         if self._file.tell() and not _ends_with_newline(self.path):
             self._file.write(b"\n")  # after a torn last line: the next entry on a line of its own
         self._synced = time.monotonic()

@@ -8,6 +8,7 @@ from typing import IO
 import attrs
 
 from .. import BulkReport
+from .._files import open_private
 from ._options import JobOptions
 
 __all__ = ["Tally", "one_line", "summarize", "write_report"]
@@ -65,6 +66,6 @@ def write_report(path: str, report: BulkReport, tally: Tally, options: JobOption
     data["input"] = options.input
     data["resumed"] = tally.resumed
     data["read_up_to_line"] = tally.last_line
-    with open(path, "w", encoding="utf-8") as f:
+    with open_private(path, "w", encoding="utf-8") as f:
         json.dump(data, f, indent=2)
         f.write("\n")
