@@ -10,7 +10,9 @@ would coerce (``None`` to ``"None"``) or report Python names.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+import math
+import re
+from collections.abc import Mapping
 from typing import Any, TypeVar
 
 import cattrs
@@ -45,6 +47,49 @@ __all__ = [
 
 _E = TypeVar("_E", bound=_WireEnum)
 
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"the number {text} is beyond the range of a double")
+    return value
+
+
+_decoder = json.JSONDecoder(parse_float=_finite, parse_constant=_no_constant)
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _exact_loads(data: bytes | str) -> Any:
+    """JSON with every integer read exactly, whatever its size.
+
+    Refused (`ValueError`), as orjson refuses them: NaN and Infinity, a number beyond the
+    range of a double, a string with a lone surrogate, bytes that are not UTF-8.
+    """
+    text = data if isinstance(data, str) else data.decode()
+    try:
+        obj = _decoder.decode(text)
+    except RecursionError:
+        raise ValueError("JSON nested too deeply") from None
+    if _SURROGATE_ESCAPE.search(text) and _has_lone_surrogate(obj):
+        raise ValueError("a string holds a lone surrogate (an escape such as \\ud800)")
+    return obj
+
+
+def _has_lone_surrogate(obj: object) -> bool:
+    if isinstance(obj, str):
+        return _SURROGATE.search(obj) is not None
+    if isinstance(obj, dict):
+        return any(_has_lone_surrogate(k) or _has_lone_surrogate(v) for k, v in obj.items())
+    if isinstance(obj, list):
+        return any(_has_lone_surrogate(item) for item in obj)
+    return False
+
+
 try:  # orjson is an optional speed-up (the ``speedups`` extra): ~15x faster on request bodies.
     import orjson
 
@@ -52,7 +97,18 @@ try:  # orjson is an optional speed-up (the ``speedups`` extra): ~15x faster on 
         """Compact UTF-8 JSON."""
         return orjson.dumps(obj)
 
-    loads: Callable[[bytes | str], Any] = orjson.loads
+    # orjson reads an integer beyond 64 bits as a float (rounded): a text with 19 digits in
+    # a row or more is read exactly instead, so that numbers mean the same with and without it
+    _LONG_NUMBER = re.compile(rb"[0-9]{19}")
+    _LONG_NUMBER_TEXT = re.compile(r"[0-9]{19}")
+
+    def loads(data: bytes | str) -> Any:
+        """Parsed JSON, numbers read exactly: see `_exact_loads`."""
+        if isinstance(data, str):
+            exact = _LONG_NUMBER_TEXT.search(data) is not None
+        else:
+            exact = _LONG_NUMBER.search(data) is not None
+        return _exact_loads(data) if exact else orjson.loads(data)
 
 except ImportError:  # pragma: no cover - exercised when the extra is not installed
     _encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode
@@ -61,7 +117,7 @@ except ImportError:  # pragma: no cover - exercised when the extra is not instal
         """Compact UTF-8 JSON."""
         return _encode(obj).encode()
 
-    loads = json.loads
+    loads = _exact_loads
 
 
 converter = cattrs.Converter(unstruct_collection_overrides={tuple: list})

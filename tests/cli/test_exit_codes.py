@@ -61,7 +61,8 @@ def test_usage_and_input_errors_exit_2(
     done = cli.run(*argv, env=cli.env(**env))
     assert done.returncode == 2, done.stdout + done.stderr
     assert message in done.stderr
-    assert done.stderr.startswith("webex-campaign: error: ") or "usage:" in done.stderr
+    assert done.stderr.startswith(("webex-campaign: error: ", "webex-campaign upsert: error: "))
+    assert done.stderr.count("\n") == 1  # one line
     assert "Traceback" not in done.stderr
     assert done.stdout == ""
     assert cli.emulator.stats()["requests"] == 0
