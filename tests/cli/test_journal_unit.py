@@ -298,3 +298,19 @@ def test_keep_ended_failures_keeps_the_mode(tmp_path: Path, umask: None, existin
     assert failures.read_bytes() == b'{"_line": 1}\n'
     assert _mode(failures) == existing
     assert not (tmp_path / "failed.jsonl.tmp").exists()
+
+
+@posix_only
+def test_the_report_file_is_private_and_keeps_a_mode_set(tmp_path: Path, umask: None) -> None:
+    from webex_campaign_async._report import ReportBuilder
+    from webex_campaign_async.cli._options import JobOptions
+    from webex_campaign_async.cli._summary import Tally, write_report
+
+    report = ReportBuilder().build(elapsed=1.0)
+    options = JobOptions(input="in.csv", format="csv")
+    write_report(str(tmp_path / "report.json"), report, Tally(), options)
+    assert _mode(tmp_path / "report.json") == 0o600
+    assert json.loads((tmp_path / "report.json").read_text())["input"] == "in.csv"
+    (tmp_path / "report.json").chmod(0o644)
+    write_report(str(tmp_path / "report.json"), report, Tally(), options)
+    assert _mode(tmp_path / "report.json") == 0o644
