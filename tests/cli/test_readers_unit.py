@@ -8,6 +8,7 @@ import codecs
 import csv
 import io
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -631,3 +632,13 @@ def test_an_unknown_extension_needs_format() -> None:
     assert detect_format("in.xml", "csv") == "csv"
     with pytest.raises(InputError, match=r"pass --format csv\|jsonl"):
         detect_format("in.xml")
+
+
+@pytest.mark.parametrize("bom", [codecs.BOM_UTF16_LE, b""], ids=["bom", "no-bom"])
+def test_a_utf_16_file_read_as_utf_8_says_so(bom: bytes) -> None:
+    hint = "(a UTF-16 or UTF-32 file? pass --encoding utf-16 or utf-32)"
+    with pytest.raises(InputError, match=re.escape(hint)):
+        csv_rows(bom + "key,a\nk1,1\n".encode("utf-16-le"))
+    line = json.dumps({"profile-name": "p", "key": "k", "attributes": []}) + "\n"
+    with pytest.raises(InputError, match=re.escape(hint)):
+        jsonl_rows(bom + line.encode("utf-16-le"))

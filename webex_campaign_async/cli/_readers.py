@@ -203,8 +203,14 @@ class _Lines:
     """
 
     def __init__(self, f: IO[bytes], encoding: str) -> None:
-        layout = _layout(check_encoding(encoding), _peek(f))
+        head = _peek(f)
+        layout = _layout(check_encoding(encoding), head)
         self._raw = _split(f, layout.newline, layout.unit)
+        #: A hint for an error of the first line when the file looks UTF-16 or UTF-32.
+        self.hint = ""
+        wide = head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) or b"\0" in head
+        if layout.unit == 1 and wide:
+            self.hint = " (a UTF-16 or UTF-32 file? pass --encoding utf-16 or utf-32)"
         self._codec = layout.codec
         self._label = layout.label
         self._read = 0
@@ -374,12 +380,12 @@ def _header(
         raise InputError(f"{name}: cannot read the header row: {exc}") from None
     spoiled = [lines.bad[n] for n, _ in lines.taken if n in lines.bad]
     if spoiled:
-        raise InputError(f"{name}: the header row is {spoiled[0]}")
+        raise InputError(f"{name}: the header row is {spoiled[0]}{lines.hint}")
     key_column = options.key_column
     if key_column not in header:
         raise InputError(
             f"{name} has no key column {key_column!r}; its columns "
-            f"are {', '.join(map(repr, header))} (choose one with --key-column)"
+            f"are {', '.join(map(repr, header))} (choose one with --key-column){lines.hint}"
         )
     wanted = options.columns or tuple(h for h in header if h != key_column)
     missing = [c for c in dict.fromkeys((*wanted, *options.rename)) if c not in header]
@@ -460,11 +466,15 @@ def read_jsonl(
             if not text.strip():
                 continue
             if line in lines.bad:
+                if line == 1 and lines.hint:  # the whole file is in another encoding
+                    raise InputError(f"{name}: line 1 is {lines.bad[line]}{lines.hint}")
                 yield line, _invalid(line, "", lines.bad[line], text.strip()[:200])
                 continue
             try:
                 obj = loads(text)
             except ValueError as exc:
+                if line == 1 and lines.hint:
+                    raise InputError(f"{name}: line 1 is not JSON{lines.hint}") from None
                 yield line, _invalid(line, "", f"not valid JSON: {exc}", text.strip())
                 continue
             obj = _long_vals_as_text(strip_annotations(obj))
