@@ -642,3 +642,26 @@ def test_a_utf_16_file_read_as_utf_8_says_so(bom: bytes) -> None:
     line = json.dumps({"profile-name": "p", "key": "k", "attributes": []}) + "\n"
     with pytest.raises(InputError, match=re.escape(hint)):
         jsonl_rows(bom + line.encode("utf-16-le"))
+
+
+@pytest.mark.parametrize("fmt", ["csv", "jsonl"])
+def test_bad_lines_are_not_remembered(monkeypatch: pytest.MonkeyPatch, fmt: str) -> None:
+    """Memory stays flat in a file of bad lines (a Latin-1 file read as UTF-8)."""
+    from webex_campaign_async.cli import _readers
+
+    made: list[_readers._Lines] = []
+
+    class Remembered(_readers._Lines):
+        def __init__(self, f: Any, encoding: str) -> None:
+            super().__init__(f, encoding)
+            made.append(self)
+
+    monkeypatch.setattr(_readers, "_Lines", Remembered)
+    data = b"".join(b"k%d,Jos\xe9\n" % i for i in range(1000))
+    if fmt == "csv":
+        items = list(read_csv(io.BytesIO(b"key,a\n" + data), CsvOptions("p")))
+    else:
+        items = list(read_jsonl(io.BytesIO(data)))
+    assert len(items) == 1000
+    assert all(isinstance(item, InvalidRecordError) for _, item in items)
+    assert made[0].bad == {}

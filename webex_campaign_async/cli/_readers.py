@@ -327,6 +327,8 @@ def _read_csv(
             if len(taken) > 1:  # a quote opened here ran on into the lines after it
                 why = f"malformed CSV: a quote on this line is not closed ({exc})"
                 lines.push_back(taken[1:])  # the lines after the first: records of their own
+            if taken:
+                lines.bad.pop(taken[0][0], None)
             yield start, _invalid(start, "", why, taken[0][1] if taken else None)
             continue
         if not row or (width > 1 and len(row) == 1 and not row[0].strip()):
@@ -341,7 +343,7 @@ def _read_csv(
                 reason += ": a quote on this line is not closed"
                 lines.push_back(taken[1:])  # read them again as records of their own
                 source, taken = taken[0][1], taken[:1]
-        spoiled = [lines.bad[n] for n, _ in taken if n in lines.bad]
+        spoiled = [lines.bad.pop(n) for n, _ in taken if n in lines.bad]  # memory stays flat
         if spoiled or reason:
             yield start, _invalid(start, "", spoiled[0] if spoiled else str(reason), source)
             continue
@@ -466,9 +468,10 @@ def read_jsonl(
             if not text.strip():
                 continue
             if line in lines.bad:
+                bad = lines.bad.pop(line)
                 if line == 1 and lines.hint:  # the whole file is in another encoding
-                    raise InputError(f"{name}: line 1 is {lines.bad[line]}{lines.hint}")
-                yield line, _invalid(line, "", lines.bad[line], text.strip()[:200])
+                    raise InputError(f"{name}: line 1 is {bad}{lines.hint}")
+                yield line, _invalid(line, "", bad, text.strip()[:200])
                 continue
             try:
                 obj = loads(text)
