@@ -195,3 +195,42 @@ def test_without_orjson_installed() -> None:
             assert item.startswith(expected.replace("line 1:", f"line {number}:"))
         else:
             assert item == list(expected)
+
+
+_documents = st.recursive(
+    st.one_of(
+        st.integers(min_value=-(10**40), max_value=10**40),
+        st.text(alphabet="0123456789-:, ab", max_size=30),
+        st.booleans(),
+        st.none(),
+    ),
+    lambda children: st.one_of(
+        st.lists(children, max_size=4),
+        st.dictionaries(st.text(alphabet="0123456789ab", max_size=25), children, max_size=4),
+    ),
+    max_leaves=12,
+)
+
+
+def _same(a: Any, b: Any) -> bool:
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, dict):
+        return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
+    if isinstance(a, list):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
+    return bool(a == b)
+
+
+@given(
+    document=_documents,
+    indent=st.sampled_from([None, 0, 2]),
+    separators=st.sampled_from([(",", ":"), (", ", ": "), (" ,\t", " :\n")]),
+)
+@settings(max_examples=300, deadline=None)
+def test_every_long_integer_anywhere_is_read_exactly(
+    document: Any, indent: int | None, separators: tuple[str, str]
+) -> None:
+    text = json.dumps(document, indent=indent, separators=separators)
+    assert _same(loads(text), document)
+    assert _same(loads(text.encode()), document)

@@ -97,10 +97,11 @@ try:  # orjson is an optional speed-up (the ``speedups`` extra): ~15x faster on 
         """Compact UTF-8 JSON."""
         return orjson.dumps(obj)
 
-    # orjson reads an integer beyond 64 bits as a float (rounded): a text with 19 digits in
-    # a row or more is read exactly instead, so that numbers mean the same with and without it
-    _LONG_NUMBER = re.compile(rb"[0-9]{19}")
-    _LONG_NUMBER_TEXT = re.compile(r"[0-9]{19}")
+    # orjson reads an integer beyond 64 bits as a float (rounded): a text with a number of 19
+    # digits or more is read exactly instead, so that numbers mean the same with and without
+    # it. A number starts after [ , : or a space; a long string of digits is seldom one.
+    _LONG_NUMBER = re.compile(rb"(?:^|[\[,:\s])-?[0-9]{19}")
+    _LONG_NUMBER_TEXT = re.compile(r"(?:^|[\[,:\s])-?[0-9]{19}")
 
     def loads(data: bytes | str) -> Any:
         """Parsed JSON, numbers read exactly: see `_exact_loads`."""
