@@ -234,3 +234,16 @@ def test_every_long_integer_anywhere_is_read_exactly(
     text = json.dumps(document, indent=indent, separators=separators)
     assert _same(loads(text), document)
     assert _same(loads(text.encode()), document)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [c[0] for c in CASES if c[1] is ValueError] + ["{", '{"a": }', "[1,]", "01", '"\\x"', ""],
+)
+def test_a_refusal_reads_the_same_with_and_without_orjson(text: str) -> None:
+    messages = []
+    for parser in PARSERS.values():
+        with pytest.raises(ValueError) as caught:  # noqa: PT011
+            parser(text)
+        messages.append(str(caught.value))
+    assert messages[0] == messages[1]

@@ -97,19 +97,41 @@ try:  # orjson is an optional speed-up (the ``speedups`` extra): ~15x faster on 
         """Compact UTF-8 JSON."""
         return orjson.dumps(obj)
 
-    # orjson reads an integer beyond 64 bits as a float (rounded): a text with a number of 19
-    # digits or more is read exactly instead, so that numbers mean the same with and without
-    # it. A number starts after [ , : or a space; a long string of digits is seldom one.
+    # orjson reads an integer beyond 64 bits as a float (rounded, at least 2**63 in size),
+    # and refuses one beyond a double: such a text is read again exactly, so that numbers
+    # mean the same with and without orjson (and errors read the same). A flat object (an
+    # API answer: the hot path) is told by its values; anything nested by a number of 19
+    # digits or more in its text (after [ , : or a space).
+    _BIG = float(2**63)
     _LONG_NUMBER = re.compile(rb"(?:^|[\[,:\s])-?[0-9]{19}")
     _LONG_NUMBER_TEXT = re.compile(r"(?:^|[\[,:\s])-?[0-9]{19}")
 
     def loads(data: bytes | str) -> Any:
         """Parsed JSON, numbers read exactly: see `_exact_loads`."""
+        try:
+            obj = orjson.loads(data)
+        except orjson.JSONDecodeError:
+            return _exact_loads(data)  # raises as it would without orjson, or reads a big int
+        kind = type(obj)
+        if kind is dict:
+            for value in obj.values():
+                kind = type(value)
+                if kind is float:
+                    if not -_BIG < value < _BIG:
+                        return _exact_loads(data)
+                elif kind is dict or kind is list:
+                    break
+            else:
+                return obj
+        elif kind is float:
+            return obj if -_BIG < obj < _BIG else _exact_loads(data)
+        elif kind is not list:
+            return obj
         if isinstance(data, str):
-            exact = _LONG_NUMBER_TEXT.search(data) is not None
+            long = _LONG_NUMBER_TEXT.search(data) is not None
         else:
-            exact = _LONG_NUMBER.search(data) is not None
-        return _exact_loads(data) if exact else orjson.loads(data)
+            long = _LONG_NUMBER.search(data) is not None
+        return _exact_loads(data) if long else obj
 
 except ImportError:  # pragma: no cover - exercised when the extra is not installed
     _encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode
