@@ -2,13 +2,16 @@
 
 A failures file holds one record per line in the API's wire JSON, re-runnable as input as
 it is; keys starting with ``_`` are annotations (``_result``: why it failed) that readers
-of record files drop before parsing.
+of record files drop before parsing. These files hold customer data: `open_private`
+creates them readable by their owner only.
 """
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
+import stat
 from collections.abc import Iterable, Mapping
 from typing import IO, Any
 
@@ -20,6 +23,7 @@ __all__ = [
     "LineWriter",
     "Target",
     "failure_line",
+    "open_private",
     "result_line",
     "strip_annotations",
     "write_failures",
@@ -27,8 +31,51 @@ __all__ = [
 
 ANNOTATION_PREFIX = "_"
 
+#: The mode of a file created here (less the umask): its lines hold customer data.
+PRIVATE_MODE = 0o600
+
+_FLAGS = {
+    "w": os.O_WRONLY | os.O_CREAT | os.O_TRUNC,
+    "a": os.O_WRONLY | os.O_CREAT | os.O_APPEND,
+}
+
 #: Where a file of results goes: a path (opened and closed by the library) or an open file.
 Target = str | os.PathLike[str] | IO[bytes] | IO[str]
+
+
+def open_private(
+    path: str | os.PathLike[str],
+    mode: str = "wb",
+    *,
+    buffering: int = -1,
+    encoding: str | None = None,
+    replacing: str | os.PathLike[str] | None = None,
+) -> IO[Any]:
+    """Open ``path`` to write (``mode``: ``"wb"``, ``"ab"``, ``"w"`` or ``"a"``).
+
+    A file created here gets mode 0600 (less the umask), as it holds customer data; an
+    existing file is written in place and keeps its mode. ``replacing``: ``path`` is a
+    temporary file that will replace that file (`os.replace`): a leftover ``path`` is
+    removed first, and the new one gets the mode of ``replacing`` when that file exists.
+    """
+    flags = _FLAGS[mode[0]] | getattr(os, "O_BINARY", 0)
+    if replacing is not None:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(path)
+        flags |= os.O_EXCL
+    fd = os.open(path, flags, PRIVATE_MODE)
+    try:
+        if replacing is not None:
+            try:
+                kept = stat.S_IMODE(os.stat(replacing).st_mode)
+            except FileNotFoundError:
+                pass
+            else:
+                os.chmod(path, kept)
+        return open(fd, mode, buffering=buffering, encoding=encoding)
+    except BaseException:
+        os.close(fd)
+        raise
 
 
 def strip_annotations(obj: Any) -> Any:
@@ -71,7 +118,8 @@ class LineWriter:
     (for files that must survive a crash; failures are rare, so it costs little there).
     ``partial``: write a path as ``PATH.partial`` and rename it to ``PATH`` on `close`, so a
     file being read (the input of the same run) is not emptied first; after a crash the
-    lines are in ``PATH.partial``.
+    lines are in ``PATH.partial``. A path is created with mode 0600 (less the umask); an
+    existing ``PATH`` keeps its mode, also when it is replaced by ``PATH.partial``.
     """
 
     def __init__(
@@ -88,8 +136,9 @@ class LineWriter:
             path = os.fspath(target)
             if partial and not append:
                 self._rename = (path + ".partial", path)
-                path = self._rename[0]
-            self._file: IO[Any] = open(path, "ab" if append else "wb")  # noqa: SIM115
+                self._file: IO[Any] = open_private(self._rename[0], "wb", replacing=path)
+            else:
+                self._file = open_private(path, "ab" if append else "wb")
         else:
             self._file = target
         self._text = isinstance(self._file, io.TextIOBase)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import enum
 import math
+import re
 from collections.abc import Iterable, Mapping
 from types import MappingProxyType
 from typing import TypeVar
@@ -76,6 +77,20 @@ class LogicalOp(_WireEnum):
     OR = "or"
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def check_text(value: str, field: str) -> None:
+    """Raise `InvalidRecordError` naming ``field`` if ``value`` holds a lone surrogate (not
+    Unicode text: no UTF-8 encoder takes it). ASCII, the usual case, is told in O(1)."""
+    if not value.isascii() and (found := _SURROGATE.search(value)) is not None:
+        raise InvalidRecordError(
+            field,
+            f"holds a lone surrogate (U+{ord(found.group()):04X} at character {found.start()}), "
+            "which is not Unicode text",
+        )
+
+
 def check_scalar(value: object, field: str) -> Scalar:
     """``value`` as a plain JSON scalar, or raise `InvalidRecordError` naming ``field``.
 
@@ -83,7 +98,10 @@ def check_scalar(value: object, field: str) -> Scalar:
     every JSON encoder takes.
     """
     kind = type(value)
-    if kind is str or kind is bool:
+    if kind is bool:
+        return value  # type: ignore[return-value]
+    if kind is str:
+        check_text(value, field)  # type: ignore[arg-type]
         return value  # type: ignore[return-value]
     if isinstance(value, bool):
         return bool(value)
@@ -96,6 +114,7 @@ def check_scalar(value: object, field: str) -> Scalar:
             raise InvalidRecordError(field, f"value must be a finite number, not {value!r}")
         return value if kind is float else float(value)
     if isinstance(value, str):
+        check_text(value, field)
         return str.__str__(value)
     raise InvalidRecordError(
         field, f"value must be a str, int, float or bool, not {type(value).__name__}"
@@ -118,6 +137,7 @@ def _check_name_or_id(name: str | None, id: str | None, *, empty_name: bool) -> 
         raise InvalidRecordError(field, f"must be a str, not {type(given).__name__}")
     if not given.strip() and not (empty_name and field == "name"):
         raise InvalidRecordError(field, "must not be empty")
+    check_text(given, field)
 
 
 _E = TypeVar("_E", bound=_WireEnum)
@@ -161,9 +181,15 @@ class Attribute:
     def __attrs_post_init__(self) -> None:
         name = self.name
         # fast path first: a plain non-blank name and a string value
-        if type(name) is not str or self.id is not None or not name or name.isspace():
+        if (
+            type(name) is not str
+            or self.id is not None
+            or not name
+            or name.isspace()
+            or not name.isascii()  # O(1): a name that may hold a lone surrogate
+        ):
             _check_name_or_id(name, self.id, empty_name=False)
-        if type(self.val) is not str:
+        if type(self.val) is not str or not self.val.isascii():
             _plain_val(self)
 
     @property
@@ -248,6 +274,7 @@ def _to_exparam(value: Mapping[str, Scalar] | None) -> Mapping[str, Scalar] | No
     for name, val in value.items():
         if not isinstance(name, str) or not name:
             raise InvalidRecordError("exparam", "names must be non-empty strings")
+        check_text(name, "exparam")
         plain[name] = check_scalar(val, f"exparam[{name!r}]")
     return MappingProxyType(plain)
 
@@ -290,6 +317,7 @@ class ProfileUpsert:
         name = self.profile_name
         if not isinstance(name, str) or not name.strip():
             raise InvalidRecordError("profile_name", "must be a non-empty string")
+        check_text(name, "profile_name")
         if self.filter is not None and not self.filter:
             raise InvalidRecordError(
                 "filter", "must not be empty (an empty filter matches nothing; omit it to use key)"
@@ -300,6 +328,8 @@ class ProfileUpsert:
             raise InvalidRecordError("key", "give a key or a filter, not both")
         if self.key is not None and (not self.key or self.key.isspace()):
             raise InvalidRecordError("key", "must not be empty")
+        if self.key is not None:
+            check_text(self.key, "key")
         if not self.attributes:
             raise InvalidRecordError("attributes", "at least one attribute is required")
 

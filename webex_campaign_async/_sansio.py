@@ -13,7 +13,7 @@ from typing import Any
 
 import attrs
 
-from ._convert import converter, loads, response_from_wire
+from ._convert import converter, loads, loads_quick, response_from_wire
 from ._httptext import page_title, parse_retry_after, snippet
 from ._models import ErrorBody
 from .exceptions import (
@@ -217,7 +217,7 @@ def read_applied(status: int, body: bytes) -> tuple[int, str | None] | None:
     if not 200 <= status < 300 or not body:
         return None
     try:
-        parsed = loads(body)
+        parsed = loads_quick(body)  # a count or id it rounded fails _applied: classify reads it
     except ValueError:
         return None
     return _applied(parsed) if type(parsed) is dict else None

@@ -44,6 +44,8 @@ CSV = b"".join(
         b'line",45',
         b'k12,"bad""",46',
         b"k13,Ida,47",
+        b'k14,Jo,"48',  # 15: a quote in the last column, never closed
+        b"k15,Kim,49",
     ]
 )
 
@@ -53,7 +55,8 @@ EXPECTED_CSV = {
     5: "key: must not be empty",
     6: "key: must not be empty",
     7: "not valid UTF-8: invalid continuation byte at byte 6",
-    8: "expected 3 fields, got 2: a quote on this line is not closed",
+    8: "malformed CSV: a quote on this line is not closed (',' expected after '\"')",
+    15: "malformed CSV: a quote on this line is not closed (unexpected end of data)",
 }
 
 
@@ -61,7 +64,7 @@ def test_bad_csv_rows(cli: Cli) -> None:
     (cli.cwd / "in.csv").write_bytes(CSV)
     problems, counts = _run(cli, "in.csv", "--profile-name", "p")
     assert problems == EXPECTED_CSV
-    assert counts["applied"] == 5
+    assert counts["applied"] == 6
     # the rows after the unclosed quote were read on as records of their own
     assert cli.emulator.profiles("p") == {
         "k1": {"first": "Ann", "age": "30"},
@@ -69,6 +72,7 @@ def test_bad_csv_rows(cli: Cli) -> None:
         "k10": {"first": "multi\nline", "age": "45"},
         "k12": {"first": 'bad"', "age": "46"},
         "k13": {"first": "Ida", "age": "47"},
+        "k15": {"first": "Kim", "age": "49"},
     }
 
 

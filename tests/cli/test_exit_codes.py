@@ -18,6 +18,7 @@ def files(tmp_path: Path) -> Path:
     (tmp_path / "ok.xml").write_text("<profiles/>")
     (tmp_path / "empty.csv").write_bytes(b"")
     (tmp_path / "folder.csv").mkdir()
+    write_csv(tmp_path / "dup.csv", ["key", "a", "a"], [["k1", "1", "2"]])
     return tmp_path
 
 
@@ -53,6 +54,14 @@ def files(tmp_path: Path) -> Path:
         (["upsert", "ok.jsonl", "--report", "folder.csv"], {},
          "--report 'folder.csv' is a directory"),
         (["upsert", "ok.jsonl", "--journal", "no/such/dir/j"], {}, "no such directory"),
+        (["upsert", "ok.csv", "--profile-name", "p", "--encoding", "nope"], {},
+         "--encoding: unknown encoding 'nope'"),
+        (["upsert", "ok.csv", "--profile-name", "p", "--delimiter", "ab"], {},
+         "--delimiter: must be one character, not 'ab'"),
+        (["upsert", "ok.csv", "--profile-name", "p", "--rate", "inf"], {},
+         "argument --rate: must be a finite number > 0"),
+        (["upsert", "dup.csv", "--profile-name", "p"], {},
+         "'dup.csv': column 'a' appears 2 times in the header row"),
     ],
 )  # fmt: skip
 def test_usage_and_input_errors_exit_2(
@@ -61,11 +70,25 @@ def test_usage_and_input_errors_exit_2(
     done = cli.run(*argv, env=cli.env(**env))
     assert done.returncode == 2, done.stdout + done.stderr
     assert message in done.stderr
-    assert done.stderr.startswith("webex-campaign: error: ") or "usage:" in done.stderr
+    assert done.stderr.startswith(("webex-campaign: error: ", "webex-campaign upsert: error: "))
+    assert done.stderr.count("\n") == 1  # one line
     assert "Traceback" not in done.stderr
     assert done.stdout == ""
     assert cli.emulator.stats()["requests"] == 0
     assert not list(files.glob("*.journal"))  # nothing was written
+
+
+def test_a_journal_line_with_a_wrong_typed_field_exits_2(cli: Cli, files: Path) -> None:
+    entry = {"line": "2", "hash": "0" * 16, "ended": True, "status": "applied"}
+    (files / "ok.csv.journal").write_text(json.dumps(entry) + "\n")
+    done = cli.run("upsert", "ok.csv", "--profile-name", "p", "--resume", "--progress", "none")
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert done.stderr == (
+        "webex-campaign: error: the journal 'ok.csv.journal', line 1: 'line' must be a line "
+        "number, not '2': not a journal of this command (move it away, or choose another with "
+        "--journal)\n"
+    )
+    assert cli.emulator.stats()["requests"] == 0
 
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="root reads a file of mode 000")

@@ -8,7 +8,10 @@ from typing import Any
 
 import pytest
 
+from webex_campaign_async import RecordStatus
 from webex_campaign_async.cli._progress import BarProgress, LineProgress, Snapshot, make_progress
+
+APPLIED, NOT_APPLIED, REJECTED, INVALID, FAILED, SKIPPED = RecordStatus
 
 
 class _Terminal(io.StringIO):
@@ -42,11 +45,12 @@ def test_lines_when_tqdm_is_missing(monkeypatch: pytest.MonkeyPatch) -> None:
     ("snapshot", "expected"),
     [
         (
-            Snapshot(50, 200, 45, 5, 500.0),
-            ["50/200 (25%)", "applied 45", "not applied 5", "throttle 500/s", "eta"],
+            Snapshot(50, 200, {APPLIED: 45, NOT_APPLIED: 5}, 500.0),
+            ["50/200 (25%)", "applied 45  not applied 5  throttle 500/s", "eta"],
         ),
-        (Snapshot(7, None, 7, 0, None), ["7 ", "applied 7", "throttle unlimited"]),
-        (Snapshot(200, 200, 200, 0, 100.0), ["200/200 (100%)"]),
+        (Snapshot(7, None, {APPLIED: 7}, None), ["7 ", "applied 7  throttle unlimited"]),
+        (Snapshot(200, 200, {APPLIED: 200}, 100.0), ["200/200 (100%)"]),
+        (Snapshot(0, 10, {}, None), ["applied 0  throttle"]),
     ],
 )
 def test_line_content(snapshot: Snapshot, expected: list[str]) -> None:
@@ -63,3 +67,32 @@ def test_line_content(snapshot: Snapshot, expected: list[str]) -> None:
         assert part in line
     if snapshot.total == snapshot.done:
         assert "eta" not in line
+
+
+@pytest.mark.parametrize(
+    ("counts", "shown"),
+    [
+        ({APPLIED: 3}, "applied 3"),
+        ({APPLIED: 3, REJECTED: 2}, "applied 3  rejected 2"),  # rejected is not "not applied"
+        ({INVALID: 1, APPLIED: 1, FAILED: 4}, "applied 1  invalid 1  failed 4"),
+        (
+            {SKIPPED: 6, FAILED: 5, INVALID: 4, REJECTED: 3, NOT_APPLIED: 2, APPLIED: 1},
+            "applied 1  not applied 2  rejected 3  invalid 4  failed 5  skipped 6",
+        ),
+        ({APPLIED: 1, NOT_APPLIED: 0, FAILED: 0}, "applied 1"),
+        ({APPLIED: 1234567}, "applied 1,234,567"),
+    ],
+)
+def test_one_word_one_meaning(counts: dict[RecordStatus, int], shown: str) -> None:
+    """The progress names each ending as the report's table does: "not applied" is an
+    update-count of 0, never every record that did not apply."""
+    assert Snapshot(sum(counts.values()), None, counts, None).endings() == shown
+
+
+def test_the_bar_shows_the_same_words() -> None:
+    pytest.importorskip("tqdm")
+    stream = _Terminal()
+    bar = BarProgress(stream, 10)
+    bar.close(Snapshot(10, 10, {APPLIED: 8, REJECTED: 2}, 50.0))
+    assert "applied 8  rejected 2  throttle 50/s" in stream.getvalue()
+    assert "not applied" not in stream.getvalue()

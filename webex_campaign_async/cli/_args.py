@@ -3,27 +3,58 @@
 from __future__ import annotations
 
 import argparse
+import math
 import os
-from typing import Any
+from typing import Any, NoReturn
 
 from .. import UpdateLink, UpsertMode
 from ._options import API_KEY_ENV, BASE_URL_ENV, JobOptions, UsageError
-from ._readers import CsvOptions, detect_format
+from ._readers import (
+    DEFAULT_ENCODING,
+    CsvOptions,
+    check_delimiter,
+    check_encoding,
+    default_delimiter,
+    detect_format,
+)
 
 __all__ = ["add_job_arguments", "build_parser", "check_outputs", "job_arguments", "job_options"]
 
+#: More workers than this is a mistake (each holds a connection): refused.
+MAX_CONCURRENCY = 10_000
+
+
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose errors are one line (and exit 2), for logs of batch jobs."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see: {self.prog} --help)\n")
+
 
 def _positive_float(text: str) -> float:
-    value = float(text)
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"must be > 0, got {text}")
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not (value > 0 and math.isfinite(value)):
+        raise argparse.ArgumentTypeError(f"must be a finite number > 0, got {text!r}")
     return value
 
 
 def _positive_int(text: str) -> int:
-    value = int(text)
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
     if value < 1:
-        raise argparse.ArgumentTypeError(f"must be >= 1, got {text}")
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {text!r}")
+    return value
+
+
+def _concurrency(text: str) -> int:
+    value = _positive_int(text)
+    if value > MAX_CONCURRENCY:
+        raise argparse.ArgumentTypeError(f"must be <= {MAX_CONCURRENCY:,}, got {text!r}")
     return value
 
 
@@ -40,9 +71,9 @@ def _enum(enum_type: type[Any]) -> Any:
 
 def _rename(text: str) -> tuple[str, str]:
     old, sep, new = text.partition("=")
-    if not sep or not old or not new:
+    if not sep or not old.strip() or not new.strip():
         raise argparse.ArgumentTypeError(f"expected OLD=NEW, got {text!r}")
-    return old, new
+    return old.strip(), new
 
 
 def add_job_arguments(parser: argparse.ArgumentParser) -> None:
@@ -50,7 +81,7 @@ def add_job_arguments(parser: argparse.ArgumentParser) -> None:
     send = parser.add_argument_group("sending")
     send.add_argument("--rate", type=_positive_float, help="requests per second (tenant throttle)")
     send.add_argument("--burst", type=_positive_int, help="requests allowed at once")
-    send.add_argument("--concurrency", type=_positive_int, default=32, help="default: 32")
+    send.add_argument("--concurrency", type=_concurrency, default=32, help="default: 32")
     send.add_argument("--attempts", type=_positive_int, default=5, help="per record, default 5")
     send.add_argument("--timeout", type=_positive_float, default=30.0, help="seconds per request")
     send.add_argument("--deadline", type=_positive_float, help="seconds for the whole job")
@@ -89,7 +120,7 @@ def add_job_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="webex-campaign",
         description="Bulk upserts of Webex Campaign contact profiles.",
         epilog="Exit codes: 0 all applied, 1 some did not apply, 2 usage or input error, "
@@ -101,7 +132,7 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_argument("input", metavar="INPUT", help="a .csv or .jsonl file")
     up.add_argument("--format", choices=["csv", "jsonl"], help="default: from the extension")
     up.add_argument("--profile-name", help="the profile list (required for CSV)")
-    up.add_argument("--key-column", default="key", help="CSV column of the profile key")
+    up.add_argument("--key-column", help="CSV column of the profile key (default: key)")
     up.add_argument("--columns", help="CSV columns to send as attributes, comma separated")
     up.add_argument(
         "--rename",
@@ -112,8 +143,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="send CSV column OLD as attribute NEW (repeatable)",
     )
     up.add_argument("--keep-empty", action="store_true", help="send empty CSV cells as ''")
-    up.add_argument("--delimiter", default=",", help="CSV delimiter")
-    up.add_argument("--encoding", default="utf-8-sig", help="CSV encoding")
+    up.add_argument(
+        "--delimiter", help="CSV delimiter, one character or \\t (default: a tab for .tsv, else ,)"
+    )
+    up.add_argument(
+        "--encoding",
+        default=DEFAULT_ENCODING,
+        help="encoding of the input, e.g. utf-16, cp1252 (default: UTF-8; a BOM is skipped)",
+    )
     up.add_argument(
         "--upsert",
         type=_enum(UpsertMode),
@@ -168,35 +205,84 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def job_options(args: argparse.Namespace) -> JobOptions:
-    """Check the parsed ``upsert`` command line and build the job's options."""
+    """Check the parsed ``upsert`` command line and build the job's options (raises
+    `UsageError` for an option value that cannot work, before anything is read or sent)."""
     fmt = detect_format(args.input, args.format)
+    try:
+        encoding = check_encoding(args.encoding)
+    except ValueError as exc:
+        raise UsageError(f"--encoding: {exc}") from None
+    if args.profile_name is not None and not args.profile_name.strip():
+        raise UsageError("--profile-name must not be empty")
+    if args.burst is not None and args.rate is None:
+        raise UsageError("--burst needs --rate")
     csv_options = None
     if fmt == "csv":
         if not args.profile_name:
             raise UsageError("CSV input needs --profile-name")
-        csv_options = CsvOptions(
-            args.profile_name,
-            key_column=args.key_column,
-            columns=tuple(c.strip() for c in args.columns.split(",")) if args.columns else None,
-            rename=dict(args.rename),
-            keep_empty=args.keep_empty,
-            delimiter=args.delimiter,
-            encoding=args.encoding,
-            upsert=args.upsert or UpsertMode.CREATE_OR_UPDATE,
-            update_link=args.update_link,
-        )
+        csv_options = _csv_options(args, encoding)
+    else:
+        given = [flag for flag, value in _CSV_ONLY.items() if getattr(args, value)]
+        if given:
+            raise UsageError(f"{', '.join(given)}: only for CSV input")
     return JobOptions(
         format=fmt,
         csv=csv_options,
         profile_name=args.profile_name,
         upsert=args.upsert,
         update_link=args.update_link,
+        encoding=encoding,
         grace=args.grace,
         upsert_path=args.upsert_path,
         allow_insecure_http=args.allow_insecure_http,
         ca_file=args.ca_file,
         trust_env=not args.no_proxy,
         **job_arguments(args, args.input),
+    )
+
+
+_CSV_ONLY = {
+    "--key-column": "key_column",
+    "--columns": "columns",
+    "--rename": "rename",
+    "--keep-empty": "keep_empty",
+    "--delimiter": "delimiter",
+}
+
+
+def _csv_options(args: argparse.Namespace, encoding: str) -> CsvOptions:
+    try:
+        delimiter = check_delimiter(
+            default_delimiter(args.input) if args.delimiter is None else args.delimiter
+        )
+    except ValueError as exc:
+        raise UsageError(f"--delimiter: {exc}") from None
+    key_column = "key" if args.key_column is None else args.key_column.strip()
+    if not key_column:
+        raise UsageError("--key-column must not be empty")
+    columns = None
+    if args.columns is not None:
+        columns = tuple(c.strip() for c in args.columns.split(","))
+        if not all(columns):
+            raise UsageError(f"--columns {args.columns!r}: a column name is empty")
+        twice = sorted({c for c in columns if columns.count(c) > 1})
+        if twice:
+            raise UsageError(f"--columns names {', '.join(map(repr, twice))} twice")
+    rename: dict[str, str] = {}
+    for old, new in args.rename:
+        if old in rename:
+            raise UsageError(f"--rename {old}=...: given twice for column {old!r}")
+        rename[old] = new
+    return CsvOptions(
+        args.profile_name,
+        key_column=key_column,
+        columns=columns,
+        rename=rename,
+        keep_empty=args.keep_empty,
+        delimiter=delimiter,
+        encoding=encoding,
+        upsert=args.upsert or UpsertMode.CREATE_OR_UPDATE,
+        update_link=args.update_link,
     )
 
 

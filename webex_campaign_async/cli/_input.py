@@ -29,6 +29,7 @@ def read_records(options: JobOptions) -> Iterator[tuple[int, Any]]:
             profile_name=options.profile_name,
             upsert=options.upsert,
             update_link=options.update_link,
+            encoding=options.encoding,
         )
     first = next(items, None)
     return items if first is None else itertools.chain((first,), items)
@@ -40,7 +41,7 @@ def estimate_total(options: JobOptions) -> int | None:
     try:
         if not stat.S_ISREG(os.stat(options.input).st_mode):
             return None
-        lines = count_lines(options.input)
-    except OSError:
+        lines = count_lines(options.input, options.encoding)
+    except (OSError, ValueError):
         return None
     return max(0, lines - 1) if options.format == "csv" else lines

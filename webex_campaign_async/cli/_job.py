@@ -25,7 +25,7 @@ from .. import (
     RecordStatus,
     RetryPolicy,
 )
-from .._files import FailuresWriter
+from .._files import FailuresWriter, open_private
 from ._input import estimate_total, read_records
 from ._journal import Journal, JournalIndex, record_hash
 from ._options import EXIT_ABORTED, EXIT_NOT_ALL_APPLIED, EXIT_OK, JobOptions, UsageError
@@ -84,7 +84,7 @@ class Job:
             digest = record_hash(item)
             if index is not None and index.ended(line, digest):
                 tally.resumed += 1
-                tally.resumed_not_applied += not index.applied(line)
+                tally.resumed_unapplied += not index.applied(line)
                 continue
             lines[position] = (line, digest)
             position += 1
@@ -99,21 +99,18 @@ class Job:
             self.journal.write(line, digest, result)
         tally = self.tally
         tally.done += 1
+        tally.counts[status] += 1
         if status is RecordStatus.APPLIED:
-            tally.applied += 1
             return
-        tally.not_applied += 1
-        if status in FAILURE_STATUSES:
-            tally.failed += 1
+        if status in FAILURE_STATUSES and self.failures is not None:
+            tally.rerun += 1
         if len(tally.problems) < SHOWN_PROBLEMS and status is not RecordStatus.SKIPPED:
             message = one_line(result.message).removeprefix(f"line {line}: ")
             tally.problems.append(f"line {line}: {status.value}: {message}")
 
     def snapshot(self, total: int | None) -> Snapshot:
         tally = self.tally
-        return Snapshot(
-            tally.done + tally.resumed, total, tally.applied, tally.not_applied, self.client.rate
-        )
+        return Snapshot(tally.done + tally.resumed, total, tally.counts.copy(), self.client.rate)
 
     async def run(self, progress: Progress | None, total: int | None, err: IO[str]) -> BulkReport:
         """Run the job's `BulkRun` to its end (or to a signal's) and return its report."""
@@ -205,7 +202,7 @@ async def run_job(
         write_report(options.report, report, job.tally, options)
     if report.aborted:
         return EXIT_ABORTED
-    if report.applied == report.total and job.tally.resumed_not_applied == 0:
+    if report.applied == report.total and job.tally.resumed_unapplied == 0:
         return EXIT_OK
     return EXIT_NOT_ALL_APPLIED
 
@@ -217,7 +214,7 @@ def keep_ended_failures(path: str, index: JournalIndex) -> int:
     if not os.path.exists(path):
         return 0
     kept = 0
-    with open(path, "rb") as old, open(path + ".tmp", "wb") as new:
+    with open(path, "rb") as old, open_private(path + ".tmp", "wb", replacing=path) as new:
         for raw in old:
             try:
                 line = json.loads(raw).get("_line")

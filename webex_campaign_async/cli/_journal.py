@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import time
 from typing import IO, Any
 
-from .. import ProfileUpsert, RecordResult
+from .. import InputError, ProfileUpsert, RecordResult, RecordStatus
 from .._convert import dumps, encode_profile, loads
+from .._files import open_private
 
 __all__ = ["Journal", "JournalIndex", "record_hash"]
 
@@ -48,20 +50,31 @@ class JournalIndex:
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> JournalIndex:
+        """The journal at ``path`` (none there: an empty one).
+
+        A line that is not JSON is counted in `unreadable` and skipped (a kill can tear the
+        last line of a run); a JSON line that is not a journal entry raises `InputError`
+        naming the line and the field: the file is not a journal of this command.
+        """
         index = cls()
         try:
             f = open(path, "rb")  # noqa: SIM115
         except FileNotFoundError:
             return index
         with f:
-            for raw in f:
+            for number, raw in enumerate(f, 1):
                 try:
                     entry = loads(raw)
-                    line, digest, ended = entry["line"], int(entry["hash"], 16), entry["ended"]
-                    applied = entry["status"] == "applied"
-                except (ValueError, KeyError, TypeError):
+                except ValueError:
                     index.unreadable += 1
                     continue
+                try:
+                    line, digest, ended, applied = _entry(entry)
+                except ValueError as exc:
+                    raise InputError(
+                        f"the journal {os.fspath(path)!r}, line {number}: {exc}: not a journal "
+                        "of this command (move it away, or choose another with --journal)"
+                    ) from None
                 if ended:
                     index._ended[line] = (digest, applied)
                 else:
@@ -85,7 +98,7 @@ class Journal:
 
     def __init__(self, path: str | os.PathLike[str], *, append: bool = True) -> None:
         self.path = os.fspath(path)
-        self._file: IO[bytes] = open(self.path, "ab" if append else "wb", buffering=0)  # noqa: SIM115
+        self._file: IO[bytes] = open_private(self.path, "ab" if append else "wb", buffering=0)
         if self._file.tell() and not _ends_with_newline(self.path):
             self._file.write(b"\n")  # after a torn last line: the next entry on a line of its own
         self._synced = time.monotonic()
@@ -114,6 +127,29 @@ class Journal:
         if not self._file.closed:
             self.sync()
             self._file.close()
+
+
+_HASH = re.compile(r"[0-9a-f]{16}")
+_STATUSES = frozenset(status.value for status in RecordStatus)
+
+
+def _entry(entry: object) -> tuple[int, int, bool, bool]:
+    """``(line, hash, ended, applied)`` of a journal entry, or `ValueError` saying why not."""
+    if not isinstance(entry, dict):
+        raise ValueError("expected a JSON object")
+    for name in ("line", "hash", "ended", "status"):
+        if name not in entry:
+            raise ValueError(f"{name!r} is missing")
+    line, digest, ended, status = entry["line"], entry["hash"], entry["ended"], entry["status"]
+    if type(line) is not int or line < 1:
+        raise ValueError(f"'line' must be a line number, not {line!r}")
+    if not isinstance(digest, str) or not _HASH.fullmatch(digest):
+        raise ValueError(f"'hash' must be 16 hex digits, not {digest!r}")
+    if type(ended) is not bool:
+        raise ValueError(f"'ended' must be true or false, not {ended!r}")
+    if not isinstance(status, str) or status not in _STATUSES:
+        raise ValueError(f"'status' must be one of {', '.join(sorted(_STATUSES))}, not {status!r}")
+    return line, int(digest, 16), ended, status == RecordStatus.APPLIED.value
 
 
 def _ends_with_newline(path: str) -> bool:

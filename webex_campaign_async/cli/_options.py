@@ -5,7 +5,7 @@ from __future__ import annotations
 import attrs
 
 from .. import UpdateLink, UpsertMode
-from ._readers import CsvOptions
+from ._readers import DEFAULT_ENCODING, CsvOptions
 
 __all__ = [
     "API_KEY_ENV",
@@ -39,6 +39,7 @@ class JobOptions:
     profile_name: str | None = None
     upsert: UpsertMode | None = None
     update_link: UpdateLink | None = None
+    encoding: str = DEFAULT_ENCODING
     rate: float | None = None
     burst: int | None = None
     concurrency: int = 32

@@ -11,23 +11,40 @@ import io
 import os
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import IO, Protocol
 
 import attrs
+
+from .. import RecordStatus
 
 __all__ = ["Progress", "Snapshot", "make_progress"]
 
 
 @attrs.frozen
 class Snapshot:
-    """What a progress display shows."""
+    """What a progress display shows: the records ended so far by status (with the words of
+    the report: "not applied" is update-count 0, "failed" is retries given up), of those
+    read so far or of the ``total`` estimated."""
 
     done: int
     total: int | None
-    applied: int
-    not_applied: int  # every other ending: not applied, rejected, invalid, failed, skipped
+    counts: Mapping[RecordStatus, int]
     rate: float | None  # the throttle's current rate (requests/s), None: unlimited
+
+    @property
+    def applied(self) -> int:
+        return self.counts.get(RecordStatus.APPLIED, 0)
+
+    def endings(self) -> str:
+        """``applied 45  not applied 1  rejected 2``: applied, then each other status seen."""
+        parts = [f"applied {self.applied:,}"]
+        parts += [
+            f"{status.value.replace('_', ' ')} {self.counts[status]:,}"
+            for status in RecordStatus
+            if status is not RecordStatus.APPLIED and self.counts.get(status)
+        ]
+        return "  ".join(parts)
 
 
 class Progress(Protocol):
@@ -72,8 +89,7 @@ class LineProgress:
             time.strftime("%H:%M:%S"),
             done + (f" ({100 * s.done / s.total:.0f}%)" if s.total else ""),
             f"{speed:,.1f} records/s",
-            f"applied {s.applied:,}",
-            f"not applied {s.not_applied:,}",
+            s.endings(),
             f"throttle {_rate(s.rate)}",
         ]
         if s.total and speed > 0 and s.done < s.total:
@@ -104,9 +120,7 @@ class BarProgress:
         if snapshot.total is not None and snapshot.total != self._bar.total:
             self._bar.total = snapshot.total
         self._bar.set_postfix_str(
-            f"applied {snapshot.applied:,} not applied {snapshot.not_applied:,} "
-            f"throttle {_rate(snapshot.rate)}",
-            refresh=False,
+            f"{snapshot.endings()}  throttle {_rate(snapshot.rate)}", refresh=False
         )
         self._bar.update(snapshot.done - self._done)
         self._done = snapshot.done

@@ -3,12 +3,18 @@
 Each yields ``(line, item)``: the 1-based line where the record starts, and a `ProfileUpsert`
 or an `InvalidRecordError` naming what is wrong with that line (the run goes on). A file that
 cannot be read at all raises `InputError`. Nothing is loaded whole.
+
+Lines are split in the file's encoding (a UTF-16 or UTF-32 newline is two or four bytes)
+and decoded one by one, so a bad byte spoils its own line only; a byte order mark at the
+start of the file is skipped, in any encoding.
 """
 
 from __future__ import annotations
 
+import codecs
 import csv
 import os
+from collections import Counter
 from collections.abc import Iterator, Mapping
 from typing import IO, Any
 
@@ -25,10 +31,27 @@ from .. import (
 from .._convert import loads
 from .._files import strip_annotations
 
-__all__ = ["CsvOptions", "count_lines", "detect_format", "read_csv", "read_jsonl"]
+__all__ = [
+    "DEFAULT_ENCODING",
+    "CsvOptions",
+    "check_delimiter",
+    "check_encoding",
+    "count_lines",
+    "default_delimiter",
+    "detect_format",
+    "read_csv",
+    "read_jsonl",
+]
 
 Item = ProfileUpsert | InvalidRecordError
+#: A file to read: a path, or a binary file open for reading (read from where it is).
+Source = str | os.PathLike[str] | IO[bytes]
 Path = str | os.PathLike[str]
+
+#: UTF-8, with or without a byte order mark.
+DEFAULT_ENCODING = "utf-8-sig"
+
+_INT64 = (-(2**63), 2**63 - 1)
 
 
 def detect_format(path: Path, given: str | None = None) -> str:
@@ -43,22 +66,132 @@ def detect_format(path: Path, given: str | None = None) -> str:
     raise InputError(f"cannot tell the format of {os.fspath(path)!r}: pass --format csv|jsonl")
 
 
-def count_lines(path: Path) -> int:
+def default_delimiter(path: Path) -> str:
+    """The CSV delimiter a file name implies: a tab for ``.tsv``, else a comma."""
+    return "\t" if os.fspath(path).lower().endswith(".tsv") else ","
+
+
+def check_delimiter(delimiter: str) -> str:
+    """``delimiter`` if CSV can be split on it (``\\t`` and ``tab`` mean a tab), else raise
+    `ValueError` saying why."""
+    if delimiter in ("\\t", "tab", "TAB"):
+        return "\t"
+    if len(delimiter) != 1:
+        raise ValueError(f"must be one character, not {delimiter!r}")
+    if delimiter in ('"', "\r", "\n") or delimiter.isalnum():
+        raise ValueError(f"{delimiter!r} cannot separate CSV fields")
+    return delimiter
+
+
+@attrs.frozen
+class _Encoding:
+    """How the lines of a file lie in its bytes: split on ``newline`` at a multiple of
+    ``unit`` bytes, then each decoded with ``codec``."""
+
+    codec: str
+    newline: bytes
+    unit: int
+    label: str  # for messages: "not valid UTF-16: ..."
+
+
+def check_encoding(encoding: str) -> str:
+    """The codec's own name if files in ``encoding`` can be read line by line, else raise
+    `ValueError` saying why."""
+    try:
+        info = codecs.lookup(encoding)
+    except LookupError:
+        raise ValueError(f"unknown encoding {encoding!r}") from None
+    if not info._is_text_encoding:  # base64, zlib, rot13: not a text encoding of a file
+        raise ValueError(f"{encoding!r} is not a text encoding")
+    _layout(info.name, b"")
+    return info.name
+
+
+def _layout(name: str, head: bytes) -> _Encoding:
+    """The `_Encoding` of codec ``name`` for a file that starts with ``head``."""
+    label = "UTF-8" if name in ("utf-8", "utf-8-sig") else name.upper() if "utf" in name else name
+    if name == "utf-8-sig":  # the mark is skipped on the first line, as in any encoding
+        name = "utf-8"
+    elif name in ("utf-16", "utf-32"):  # the byte order from the mark, else from the header
+        if name == "utf-16":
+            big = head.startswith(codecs.BOM_UTF16_BE) or (
+                not head.startswith(codecs.BOM_UTF16_LE) and head[:1] == b"\0" != head[1:2]
+            )
+        else:
+            big = head.startswith(codecs.BOM_UTF32_BE) or (
+                not head.startswith(codecs.BOM_UTF32_LE) and head[:2] == b"\0\0"
+            )
+        name += "-be" if big else "-le"
+    try:
+        newline = "\n".encode(name)
+    except (UnicodeError, LookupError) as exc:  # pragma: no cover - every text codec has \n
+        raise ValueError(f"{label} cannot encode a newline: {exc}") from None
+    unit = len(newline) if name.startswith(("utf-16", "utf-32")) else 1
+    if len(newline) != unit:
+        raise ValueError(f"files in {label} cannot be read line by line")
+    return _Encoding(name, newline, unit, label)
+
+
+def _split(f: IO[bytes], newline: bytes, unit: int) -> Iterator[bytes]:
+    """The lines of ``f``, each with its newline (a last one may have none)."""
+    if newline == b"\n":
+        yield from f
+        return
+    buffer = bytearray()
+    search = 0  # where the next newline may start
+    while chunk := f.read(1 << 16):
+        buffer += chunk
+        start = 0
+        while (at := buffer.find(newline, search)) >= 0:
+            if (at - start) % unit:  # the tail of one character and the head of the next
+                search = at + 1
+                continue
+            end = at + len(newline)
+            yield bytes(buffer[start:end])
+            start = search = end
+        search = max(start, len(buffer) - len(newline) + 1)  # a newline cut by the chunk
+        del buffer[:start]
+        search -= start
+    if buffer:
+        yield bytes(buffer)
+
+
+def _open(source: Source) -> tuple[IO[bytes], str, bool]:
+    """``(file, name for messages, owned)``: a path is opened here (and closed by the caller)."""
+    if not isinstance(source, (str, os.PathLike)):
+        return source, repr(getattr(source, "name", "<input>")), False
+    try:
+        return open(source, "rb"), repr(os.fspath(source)), True
+    except OSError as exc:
+        raise InputError(f"cannot read {os.fspath(source)!r}: {exc.strerror or exc}") from None
+
+
+def _peek(f: IO[bytes]) -> bytes:
+    """The first bytes of ``f``, left to be read again."""
+    peek = getattr(f, "peek", None)
+    if peek is not None:
+        head: bytes = peek(4)[:4]
+        return head
+    if f.seekable():
+        at = f.tell()
+        head = f.read(4)
+        f.seek(at)
+        return head
+    return b""  # pragma: no cover - files and BytesIO can do one or the other
+
+
+def count_lines(path: Path, encoding: str = DEFAULT_ENCODING) -> int:
     """Lines in the file, a last one without a newline included (fast, for a progress total)."""
-    lines = 0
-    last = b"\n"
     with open(path, "rb") as f:
+        layout = _layout(check_encoding(encoding), _peek(f))
+        if layout.newline != b"\n":
+            return sum(1 for _ in _split(f, layout.newline, layout.unit))
+        lines = 0
+        last = b"\n"
         while chunk := f.read(1 << 20):
             lines += chunk.count(b"\n")
             last = chunk[-1:]
     return lines + (last != b"\n")
-
-
-def _open(path: Path) -> IO[bytes]:
-    try:
-        return open(path, "rb")
-    except OSError as exc:
-        raise InputError(f"cannot read {os.fspath(path)!r}: {exc.strerror or exc}") from None
 
 
 class _Lines:
@@ -69,12 +202,17 @@ class _Lines:
     on after a quote that was never closed swallowed them).
     """
 
-    def __init__(self, lines: IO[bytes], encoding: str) -> None:
-        self._lines = lines
-        self._encoding = encoding
-        self._label = (
-            "UTF-8" if encoding.lower().replace("_", "-") in ("utf-8", "utf-8-sig") else encoding
-        )
+    def __init__(self, f: IO[bytes], encoding: str) -> None:
+        head = _peek(f)
+        layout = _layout(check_encoding(encoding), head)
+        self._raw = _split(f, layout.newline, layout.unit)
+        #: A hint for an error of the first line when the file looks UTF-16 or UTF-32.
+        self.hint = ""
+        wide = head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) or b"\0" in head
+        if layout.unit == 1 and wide:
+            self.hint = " (a UTF-16 or UTF-32 file? pass --encoding utf-16 or utf-32)"
+        self._codec = layout.codec
+        self._label = layout.label
         self._read = 0
         self._again: list[tuple[int, str]] = []
         self.bad: dict[int, str] = {}
@@ -87,16 +225,27 @@ class _Lines:
         if self._again:
             number, text = self._again.pop()
         else:
-            raw = next(self._lines)
-            self._read += 1
-            number = self._read
-            try:
-                text = raw.decode(self._encoding)
-            except UnicodeDecodeError as exc:
-                self.bad[number] = f"not valid {self._label}: {exc.reason} at byte {exc.start}"
-                text = raw.decode(self._encoding, "replace")
+            number, text = self.decode(next(self._raw))
         self.taken.append((number, text))
         return text
+
+    def decode(self, raw: bytes) -> tuple[int, str]:
+        """The next line's number and text (a bad byte noted in ``bad``, shown as U+FFFD)."""
+        self._read += 1
+        number = self._read
+        try:
+            text = raw.decode(self._codec)
+        except UnicodeDecodeError as exc:
+            self.bad[number] = f"not valid {self._label}: {exc.reason} at byte {exc.start}"
+            text = raw.decode(self._codec, "replace")
+        if number == 1 and text.startswith("\ufeff"):  # a byte order mark
+            text = text[1:]
+        return number, text
+
+    def numbered(self) -> Iterator[tuple[int, str]]:
+        """Every line as ``(number, text)`` (for line-oriented formats)."""
+        for raw in self._raw:
+            yield self.decode(raw)
 
     def push_back(self, lines: list[tuple[int, str]]) -> None:
         self._again.extend(reversed(lines))
@@ -114,7 +263,7 @@ class CsvOptions:
 
     ``key_column`` holds the profile key; the other columns (or only ``columns``) become
     attributes, renamed by ``rename`` (old name -> attribute name). Empty cells are left out
-    unless ``keep_empty``.
+    unless ``keep_empty``. ``delimiter`` ``None``: a tab for a ``.tsv`` file, else a comma.
     """
 
     profile_name: str
@@ -122,85 +271,159 @@ class CsvOptions:
     columns: tuple[str, ...] | None = None
     rename: Mapping[str, str] = attrs.field(factory=dict)
     keep_empty: bool = False
-    delimiter: str = ","
-    encoding: str = "utf-8-sig"
+    delimiter: str | None = None
+    encoding: str = DEFAULT_ENCODING
     upsert: UpsertMode = UpsertMode.CREATE_OR_UPDATE
     update_link: UpdateLink | None = None
 
 
-def read_csv(path: Path, options: CsvOptions) -> Iterator[tuple[int, Item]]:
-    """Records of a CSV file with a header row."""
-    with _open(path) as f:
+def read_csv(source: Source, options: CsvOptions) -> Iterator[tuple[int, Item]]:
+    """Records of a CSV file with a header row.
+
+    Quoting is strict: a quote that is never closed makes its line INVALID, and the lines
+    it swallowed are read again as records of their own. A header that names a column it
+    uses twice, or uses a column without a name, raises `InputError`.
+    """
+    f, name, owned = _open(source)
+    try:
+        yield from _read_csv(f, name, _path_of(source), options)
+    finally:
+        if owned:
+            f.close()
+
+
+def _path_of(source: Source) -> str:
+    if isinstance(source, (str, os.PathLike)):
+        return os.fspath(source)
+    name = getattr(source, "name", "")
+    return name if isinstance(name, str) else ""
+
+
+def _read_csv(
+    f: IO[bytes], name: str, path: str, options: CsvOptions
+) -> Iterator[tuple[int, Item]]:
+    given = options.delimiter
+    try:
         lines = _Lines(f, options.encoding)
-        reader = csv.reader(lines, delimiter=options.delimiter)
+    except ValueError as exc:
+        raise InputError(f"{name}: {exc}") from None
+    try:
+        delimiter = check_delimiter(default_delimiter(path) if given is None else given)
+    except ValueError as exc:
+        raise InputError(f"{name}: the delimiter {exc}") from None
+    reader = csv.reader(lines, delimiter=delimiter, strict=True)
+    header, picks, key_at = _header(reader, lines, name, options)
+    width = len(header)
+    while True:
+        lines.taken.clear()
         try:
-            header = next(reader)
+            row = next(reader)
         except StopIteration:
-            raise InputError(f"{os.fspath(path)!r} is empty: expected a header row") from None
+            return
         except csv.Error as exc:
-            raise InputError(f"{os.fspath(path)!r}: cannot read the header row: {exc}") from None
-        if lines.bad.get(1):
-            raise InputError(f"{os.fspath(path)!r}: the header row is {lines.bad[1]}")
-        header = [name.strip() for name in header]
-        if options.key_column not in header:
-            raise InputError(
-                f"{os.fspath(path)!r} has no key column {options.key_column!r}; its columns "
-                f"are {', '.join(map(repr, header))} (choose one with --key-column)"
-            )
-        wanted = options.columns or tuple(h for h in header if h != options.key_column)
-        missing = [c for c in (*wanted, *options.rename) if c not in header]
-        if missing:
-            raise InputError(
-                f"{os.fspath(path)!r} has no column(s) {', '.join(map(repr, missing))}"
-            )
-        key_at = header.index(options.key_column)
-        picks = [(header.index(c), options.rename.get(c, c)) for c in wanted]
-        width = len(header)
-        while True:
-            lines.taken.clear()
-            try:
-                row = next(reader)
-            except StopIteration:
-                return
-            except csv.Error as exc:
-                taken = list(lines.taken)
-                start = taken[0][0] if taken else reader.line_num
-                lines.push_back(taken[1:])  # the lines after the first: records of their own
-                yield start, _invalid(start, "", f"malformed CSV: {exc}", None)
-                continue
-            if not row:
-                continue  # a blank line
             taken = list(lines.taken)
-            start = taken[0][0]
-            source: Any = dict(zip(header, row, strict=False))
-            reason = None
-            if len(row) != width:
-                reason = f"expected {width} fields, got {len(row)}"
-                if any("\n" in cell for cell in row):  # a quote never closed swallowed lines
-                    reason += ": a quote on this line is not closed"
-                    lines.push_back(taken[1:])  # read them again as records of their own
-                    source, taken = taken[0][1], taken[:1]
-            spoiled = [lines.bad[n] for n, _ in taken if n in lines.bad]
-            if spoiled or reason:
-                yield start, _invalid(start, "", spoiled[0] if spoiled else str(reason), source)
-                continue
-            attributes = {
-                name: row[at] for at, name in picks if options.keep_empty or row[at] != ""
-            }
-            try:
-                yield (
-                    start,
-                    ProfileUpsert(
-                        options.profile_name,
-                        key=row[key_at].strip(),
-                        attributes=attributes,
-                        upsert=options.upsert,
-                        update_link=options.update_link,
-                    ),
-                )
-            except InvalidRecordError as exc:
-                wire = _wire(options, row[key_at].strip(), attributes)  # fix it, then re-run
-                yield start, _invalid(start, exc.field, exc.reason, wire)
+            start = taken[0][0] if taken else reader.line_num
+            why = f"malformed CSV: {exc}"
+            if len(taken) > 1:  # a quote opened here ran on into the lines after it
+                why = f"malformed CSV: a quote on this line is not closed ({exc})"
+                lines.push_back(taken[1:])  # the lines after the first: records of their own
+            if taken:
+                lines.bad.pop(taken[0][0], None)
+            yield start, _invalid(start, "", why, taken[0][1] if taken else None)
+            continue
+        if not row or (width > 1 and len(row) == 1 and not row[0].strip()):
+            continue  # a blank line
+        taken = list(lines.taken)
+        start = taken[0][0]
+        source: Any = dict(zip(header, row, strict=False))
+        reason = None
+        if len(row) != width:
+            reason = f"expected {width} fields, got {len(row)}"
+            if any("\n" in cell for cell in row):  # a quote never closed swallowed lines
+                reason += ": a quote on this line is not closed"
+                lines.push_back(taken[1:])  # read them again as records of their own
+                source, taken = taken[0][1], taken[:1]
+        spoiled = [lines.bad.pop(n) for n, _ in taken if n in lines.bad]  # memory stays flat
+        if spoiled or reason:
+            yield start, _invalid(start, "", spoiled[0] if spoiled else str(reason), source)
+            continue
+        key = row[key_at].strip()
+        attributes = {
+            attribute: row[at] for at, attribute in picks if options.keep_empty or row[at] != ""
+        }
+        try:
+            yield (
+                start,
+                ProfileUpsert(
+                    options.profile_name,
+                    key=key,
+                    attributes=attributes,
+                    upsert=options.upsert,
+                    update_link=options.update_link,
+                ),
+            )
+        except InvalidRecordError as exc:
+            wire = _wire(options, key, attributes)  # fix it, then re-run
+            yield start, _invalid(start, exc.field, exc.reason, wire)
+
+
+def _header(
+    reader: Any, lines: _Lines, name: str, options: CsvOptions
+) -> tuple[list[str], list[tuple[int, str]], int]:
+    """The header row's names, the ``(column, attribute name)`` pairs to send, and the key's
+    column; raises `InputError` for a header the options cannot use."""
+    try:
+        header = [column.strip() for column in next(reader)]
+    except StopIteration:
+        raise InputError(f"{name} is empty: expected a header row") from None
+    except csv.Error as exc:
+        if len(lines.taken) > 1:
+            raise InputError(f"{name}: a quote in the header row is not closed ({exc})") from None
+        raise InputError(f"{name}: cannot read the header row: {exc}") from None
+    spoiled = [lines.bad[n] for n, _ in lines.taken if n in lines.bad]
+    if spoiled:
+        raise InputError(f"{name}: the header row is {spoiled[0]}{lines.hint}")
+    key_column = options.key_column
+    if key_column not in header:
+        raise InputError(
+            f"{name} has no key column {key_column!r}; its columns "
+            f"are {', '.join(map(repr, header))} (choose one with --key-column){lines.hint}"
+        )
+    wanted = options.columns or tuple(h for h in header if h != key_column)
+    missing = [c for c in dict.fromkeys((*wanted, *options.rename)) if c not in header]
+    if missing:
+        raise InputError(f"{name} has no column(s) {', '.join(map(repr, missing))}")
+    used = {key_column, *wanted}
+    counts = Counter(header)
+    for column in header:
+        if column in used and counts[column] > 1:
+            where = [str(i) for i, h in enumerate(header, 1) if h == column]
+            what = f"column {column!r}" if column else "a column without a name"
+            raise InputError(
+                f"{name}: {what} appears {counts[column]} times in the header row (columns "
+                f"{', '.join(where)}): name them apart, or choose the columns with --columns"
+            )
+    if "" in used:
+        at = header.index("") + 1
+        raise InputError(
+            f"{name}: column {at} of the header row has no name: name it, or choose the "
+            "columns to send with --columns"
+        )
+    unsent = [old for old in options.rename if old not in wanted]
+    if unsent:
+        raise InputError(
+            f"{name}: --rename {unsent[0]}=...: column {unsent[0]!r} is not sent (see --columns)"
+        )
+    picks = [(header.index(c), options.rename.get(c, c)) for c in dict.fromkeys(wanted)]
+    sent: dict[str, str] = {}
+    for column, attribute in ((header[at], attribute) for at, attribute in picks):
+        if attribute in sent:
+            raise InputError(
+                f"{name}: columns {sent[attribute]!r} and {column!r} would both be sent as "
+                f"attribute {attribute!r} (see --rename)"
+            )
+        sent[attribute] = column
+    return header, picks, header.index(key_column)
 
 
 def _wire(options: CsvOptions, key: str, attributes: Mapping[str, str]) -> dict[str, Any]:
@@ -214,16 +437,19 @@ def _wire(options: CsvOptions, key: str, attributes: Mapping[str, str]) -> dict[
 
 
 def read_jsonl(
-    path: Path,
+    source: Source,
     *,
     profile_name: str | None = None,
     upsert: UpsertMode | None = None,
     update_link: UpdateLink | None = None,
+    encoding: str = DEFAULT_ENCODING,
 ) -> Iterator[tuple[int, Item]]:
     """Records of a JSON lines file: one wire-JSON object per line (the failures format).
 
     ``profile_name``, ``upsert`` and ``update_link`` fill in what a line leaves out; keys
-    starting with ``_`` (annotations of a failures file) are ignored.
+    starting with ``_`` (annotations of a failures file) are ignored. Numbers are read
+    exactly (with or without orjson): an integer ``val`` beyond 64 bits is sent as the text
+    of its digits; any other integer beyond 64 bits makes its line INVALID.
     """
     defaults: dict[str, str] = {}
     if profile_name:
@@ -232,25 +458,52 @@ def read_jsonl(
         defaults["upsert"] = upsert.value
     if update_link is not None:
         defaults["update-link"] = update_link.value
-    with _open(path) as f:
-        for line, raw in enumerate(f, 1):
-            if not raw.strip():
+    f, name, owned = _open(source)
+    try:
+        try:
+            lines = _Lines(f, encoding)
+        except ValueError as exc:
+            raise InputError(f"{name}: {exc}") from None
+        for line, text in lines.numbered():
+            if not text.strip():
                 continue
-            try:
-                text = raw.decode("utf-8-sig" if line == 1 else "utf-8")
-            except UnicodeDecodeError as exc:
-                reason = f"not valid UTF-8: {exc.reason} at byte {exc.start}"
-                yield line, _invalid(line, "", reason, raw[:200])
+            if line in lines.bad:
+                bad = lines.bad.pop(line)
+                if line == 1 and lines.hint:  # the whole file is in another encoding
+                    raise InputError(f"{name}: line 1 is {bad}{lines.hint}")
+                yield line, _invalid(line, "", bad, text.strip()[:200])
                 continue
             try:
                 obj = loads(text)
             except ValueError as exc:
+                if line == 1 and lines.hint:
+                    raise InputError(f"{name}: line 1 is not JSON{lines.hint}") from None
                 yield line, _invalid(line, "", f"not valid JSON: {exc}", text.strip())
                 continue
-            obj = strip_annotations(obj)
+            obj = _long_vals_as_text(strip_annotations(obj))
             if defaults and isinstance(obj, dict):
                 obj = {**defaults, **obj}
             try:
                 yield line, profile_from_wire(obj)
             except InvalidRecordError as exc:
                 yield line, _invalid(line, exc.field, exc.reason, obj)
+    finally:
+        if owned:
+            f.close()
+
+
+def _long_vals_as_text(obj: Any) -> Any:
+    """``obj`` with each integer ``val`` of its attributes and filter that does not fit in
+    64 bits as the text of its digits (sent as it was written, not rounded)."""
+    if not isinstance(obj, dict):
+        return obj
+    for member in ("attributes", "filter"):
+        items = obj.get(member)
+        if not isinstance(items, list):
+            continue
+        for item in items:
+            if isinstance(item, dict):
+                val = item.get("val")
+                if type(val) is int and not _INT64[0] <= val <= _INT64[1]:
+                    item["val"] = str(val)
+    return obj

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
 from typing import IO
 
 import attrs
 
-from .. import BulkReport
+from .. import BulkReport, RecordStatus
+from .._files import open_private
 from ._options import JobOptions
 
 __all__ = ["Tally", "one_line", "summarize", "write_report"]
@@ -20,11 +22,10 @@ class Tally:
     """What the command line counts while a job runs, beside the run's own report."""
 
     done: int = 0
-    applied: int = 0
-    not_applied: int = 0  # every other ending
-    failed: int = 0  # the endings written to the failures file
+    counts: Counter[RecordStatus] = attrs.field(factory=Counter)  # the endings, by status
+    rerun: int = 0  # the endings written to the failures file (failed, rejected, ...)
     resumed: int = 0
-    resumed_not_applied: int = 0
+    resumed_unapplied: int = 0  # of the resumed lines, those the journal did not see applied
     kept: int = 0  # lines of the failures file kept from the run resumed
     last_line: int = 0  # the input line of the last record read
     problems: list[str] = attrs.field(factory=list)
@@ -43,10 +44,10 @@ def summarize(report: BulkReport, tally: Tally, options: JobOptions, out: IO[str
         print(f"  first {shown} problem(s):" if shown > 1 else "  problem:", file=out)
         for problem in tally.problems:
             print(f"    {problem}", file=out)
-    if options.failures and (tally.failed or tally.kept):
+    if options.failures and (tally.rerun or tally.kept):
         kept = f" ({tally.kept:,} of them kept from the run resumed)" if tally.kept else ""
         print(
-            f"  {tally.failed + tally.kept:,} record(s) to re-run written to {options.failures}"
+            f"  {tally.rerun + tally.kept:,} record(s) to re-run written to {options.failures}"
             + kept,
             file=out,
         )
@@ -65,6 +66,6 @@ def write_report(path: str, report: BulkReport, tally: Tally, options: JobOption
     data["input"] = options.input
     data["resumed"] = tally.resumed
     data["read_up_to_line"] = tally.last_line
-    with open(path, "w", encoding="utf-8") as f:
+    with open_private(path, "w", encoding="utf-8") as f:
         json.dump(data, f, indent=2)
         f.write("\n")
