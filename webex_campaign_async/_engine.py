@@ -252,6 +252,7 @@ class BulkRun:
                 await intake.wait()
                 continue
             inflight[worker] = item
+            admitted = order is not None and len(item) == 4  # released by the order
             try:
                 if len(item) == 2:  # read from the input: validate, then ask the order
                     index, raw = item
@@ -262,9 +263,11 @@ class BulkRun:
                         continue
                     record, body = prepared
                     item = (index, raw, record, body)
-                    if order is not None and not order.admit(item, record.profile_name, record.key):
-                        del inflight[worker]  # held: the order has it now
-                        continue
+                    if order is not None:
+                        if not order.admit(item, record.profile_name, record.key):
+                            del inflight[worker]  # held: the order has it now
+                            continue
+                        admitted = True
                     inflight[worker] = item
                 index, raw, record, body = item
                 result, error = await send(record, body, index, stop)
@@ -275,7 +278,9 @@ class BulkRun:
             except Exception as exc:  # a bug, surely: the record still gets its one result
                 result = self._crashed(item[0], item[1], exc)
             del inflight[worker]
-            if order is not None and len(item) == 4:
+            if admitted:
+                assert order is not None
+                assert len(item) == 4
                 intake.release(order.done(item[2].profile_name, item[2].key))
             await self._deliver(result)
         intake.wake_all()  # the end, or a stop: nobody waits for nothing
