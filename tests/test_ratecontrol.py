@@ -133,10 +133,22 @@ def test_the_rate_follows_the_climb_at_each_tick() -> None:
     control.on_throttled(5.0, 4.9, None, successes=500, recent=100.0)
     rates = []
     for t in (5.5, 6.0, 7.0, 8.0, 9.0):
-        control.tick(t)
+        control.tick(t, recent=control.rate)  # every send a success
         rates.append(round(control.rate or 0))
     assert rates == [87, 96, 100, 104, 130]
     assert control.changes == 1 + 5
+
+
+def test_a_rate_that_is_not_used_is_not_raised() -> None:
+    control = steady(None, climb=2.0)
+    control.on_throttled(5.0, 4.9, None, successes=500, recent=100.0)
+    control.tick(9.0, recent=30.0)  # the senders were waiting (say, out a Retry-After)
+    assert control.rate == 100.0  # the learned limit, not the climb's 130
+    control.tick(9.5, recent=None)  # nothing known: no higher either
+    assert control.rate == 100.0
+    control.tick(10.0, recent=100.0)  # in use again: the climb goes on from there
+    assert control.rate is not None
+    assert 100.0 < control.rate < 130.0
 
 
 def test_a_configured_rate_is_a_ceiling() -> None:
@@ -144,7 +156,7 @@ def test_a_configured_rate_is_a_ceiling() -> None:
     control.on_throttled(5.0, 4.9, None, successes=400, recent=95.0)  # 80/s got through
     assert control.learned == 95.0
     for t in (6.0, 7.0, 8.0, 10.0, 60.0):
-        control.tick(t)
+        control.tick(t, recent=100.0)
         assert control.rate is not None
         assert control.rate <= 100.0
     assert control.rate == 100.0
@@ -161,11 +173,11 @@ def test_the_floor() -> None:
 def test_a_learned_limit_climbed_far_beyond_gives_way_to_unlimited() -> None:
     control = steady(None, climb=1.0)
     control.on_throttled(10.0, 9.9, None, successes=1000, recent=100.0)
-    control.tick(12.0)
+    control.tick(12.0, recent=10_000.0)
     assert control.rate is not None
     # 1 + 0.3 x^3 = UNLIMITED at x = (15 / 0.3) ** (1/3)
     x = ((UNLIMITED - 1) / 0.3) ** (1 / 3)
-    assert control.tick(10.0 + 1.0 + x + 0.01)
+    assert control.tick(10.0 + 1.0 + x + 0.01, recent=10_000.0)
     assert control.rate is None
     assert control.learned is None
 
@@ -180,11 +192,13 @@ def test_slow_start_when_the_first_429_comes_too_early_to_measure() -> None:
     assert reaction.lowered
     assert control.learned is None
     assert control.rate == pytest.approx(0.7 * 128)
-    control.tick(0.001 + 3 * SLOW_START)
+    control.tick(0.001 + 3 * SLOW_START, recent=1000.0)
     assert control.rate == pytest.approx(0.7 * 128 * 8)
+    control.tick(0.001 + 4 * SLOW_START, recent=300.0)  # at most twice what gets through
+    assert control.rate == pytest.approx(600)
     # the next 429 with a measurement ends the slow start: the rate then was too much
     control.on_throttled(0.4, 0.39, None, successes=100, recent=300.0)
-    assert control.learned == pytest.approx(0.7 * 128 * 8)
+    assert control.learned == pytest.approx(600)
 
 
 def test_answers_to_the_first_burst_are_one_event() -> None:

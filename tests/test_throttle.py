@@ -5,11 +5,19 @@ from __future__ import annotations
 import asyncio
 import bisect
 import itertools
+from typing import Any
 
 import pytest
 
-from webex_campaign_async import AdaptiveThrottle, RateLimit, Throttle
+from webex_campaign_async import (
+    AdaptiveThrottle,
+    CampaignClient,
+    ProfileUpsert,
+    RateLimit,
+    Throttle,
+)
 from webex_campaign_async._ratecontrol import CLOSED, MIN_WINDOW
+from webex_campaign_async.emulator import EmulatorConfig, EmulatorCore, EmulatorTransport, Faults
 
 from .vtime import run_virtual
 
@@ -26,14 +34,21 @@ def gaps(times: list[float]) -> list[float]:
     return [b - a for a, b in itertools.pairwise(times)]
 
 
-async def hammer(throttle: AdaptiveThrottle, n: int, workers: int = 16) -> list[float]:
-    """``workers`` tasks take ``n`` send slots between them; returns the send times."""
+async def hammer(
+    throttle: AdaptiveThrottle, n: int, workers: int = 16, answer: bool = False
+) -> list[float]:
+    """``workers`` tasks take ``n`` send slots between them; returns the send times.
+
+    ``answer``: each send gets a success 5 ms later."""
     times: list[float] = []
     remaining = iter(range(n))
 
     async def worker() -> None:
         for _ in remaining:
-            times.append(await throttle.acquire())
+            times.append(sent := await throttle.acquire())
+            if answer:
+                await asyncio.sleep(0.005)
+                throttle.succeeded(sent)
 
     await asyncio.gather(*(worker() for _ in range(workers)))
     return times
@@ -145,7 +160,7 @@ def test_the_first_429_of_a_burst_starts_slow_and_doubles() -> None:
         sent = [await throttle.acquire() for _ in range(32)]  # the first burst: unlimited
         for t in sent:
             throttle.throttled(t, None)  # all one event
-        return await hammer(throttle, 200), throttle
+        return await hammer(throttle, 200, answer=True), throttle
 
     times, throttle = run_virtual(main())
     assert throttle.decreases == 1
@@ -314,3 +329,85 @@ def test_snapshot_reports_the_learned_limit() -> None:
     assert snapshot["ceiling"] is None
     assert snapshot["decreases"] == 1
     assert snapshot["throttled"] == 1
+
+
+# --- end to end: the client against the emulator's token bucket, in virtual time -----------
+
+
+def against_bucket(
+    limit: float,
+    seconds: float,
+    *,
+    rate: float | None = None,
+    retry_after: float | None = None,
+    change: tuple[float, float] | None = None,
+) -> tuple[Any, Any, AdaptiveThrottle, list[tuple[float, float | None]]]:
+    """``limit x seconds`` records through a client with 32 in flight against an in-process
+    emulator (bucket 10, 2-12 ms latency); ``change``: (seconds, new limit) mid-run."""
+    core = EmulatorCore(
+        EmulatorConfig(
+            rate=limit,
+            burst=10,
+            retry_after=retry_after,
+            track_keys=False,
+            faults=Faults(seed=4, latency=0.002, jitter=0.010),
+        )
+    )
+    throttle = AdaptiveThrottle(RateLimit(rate))
+    rates: list[tuple[float, float | None]] = []
+
+    async def main() -> Any:
+        loop = asyncio.get_running_loop()
+        start = loop.time()
+
+        async def watch() -> None:
+            while True:
+                await asyncio.sleep(0.25)
+                t = loop.time() - start
+                if change is not None and change[0] <= t < change[0] + 0.25:
+                    core.set_rate(change[1], loop.time())
+                rates.append((t, throttle.rate))
+
+        watcher = asyncio.ensure_future(watch())
+        async with CampaignClient(
+            "http://127.0.0.1",
+            api_key=core.api_key,
+            transport=EmulatorTransport(core),
+            throttle=throttle,
+            max_concurrency=32,
+        ) as client:
+            records = (
+                ProfileUpsert("l", key=f"k{i}", attributes={"i": i})
+                for i in range(int(limit * seconds))
+            )
+            report = await client.bulk_upsert(records)
+        watcher.cancel()
+        return report
+
+    return run_virtual(main()), core.stats, throttle, rates
+
+
+@pytest.mark.parametrize("retry_after", [None, 1.0])
+def test_with_no_rate_the_client_finds_the_limit_with_few_429s(retry_after: float | None) -> None:
+    report, stats, throttle, _ = against_bucket(200, 20, retry_after=retry_after)
+    assert report.applied == 4000
+    assert report.records_per_second >= 0.9 * 200
+    assert stats.throttled <= 0.02 * stats.requests
+    assert throttle.learned == pytest.approx(200, rel=0.1)
+    assert throttle.pauses == 0  # a Retry-After from a token bucket is not a closed API
+
+
+def test_a_configured_rate_below_the_limit_provokes_no_429() -> None:
+    report, stats, throttle, _ = against_bucket(200, 10, rate=190)
+    assert report.applied == 2000
+    assert stats.throttled == 0
+    assert report.records_per_second == pytest.approx(190, rel=0.02)
+    assert throttle.rate == 190
+
+
+def test_a_halved_limit_is_followed_within_seconds() -> None:
+    report, stats, _, rates = against_bucket(200, 15, change=(5.0, 100.0))
+    assert report.applied == 3000
+    settled = next(t for t, rate in rates if t >= 5.0 and rate is not None and rate <= 100)
+    assert settled - 5.0 <= 3.0
+    assert stats.throttled <= 0.02 * stats.requests

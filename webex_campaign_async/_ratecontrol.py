@@ -16,12 +16,14 @@ The law, with ``R`` the tenant's unknown limit and every time on the throttle's 
 - **Climb back CUBIC-like.** After a decrease the rate follows
   ``limit x (1 + (1 - decrease) x ((t - climb) / climb) ** 3)``: fast at first, flat near
   the learned limit (reached ``climb`` seconds after the decrease), then faster and faster
-  above it, so a raised limit is found again within a few ``climb`` periods.
+  above it, so a raised limit is found again within a few ``climb`` periods. No climb goes
+  beyond ``CAP`` x the rate of successful answers of the last 0.3 s (nor below the learned
+  limit): a rate that is not used is not tested, so it is not raised.
 - **Start.** With no rate configured the client is unlimited until the first 429; if the
   API's limit cannot be measured yet, the rate starts from ``decrease`` x what was being sent
-  and doubles every ``SLOW_START`` seconds until the next 429 (the first one with a
-  measurement then sets the limit). A configured rate is a ceiling: the rate never goes
-  above it, and adapts below it in the same way.
+  and doubles every ``SLOW_START`` seconds (within the cap below) until the next 429, whose
+  rate is then the limit learned (lowered further while 429s outnumber successes). A
+  configured rate is a ceiling: the rate never goes above it, and adapts below it the same way.
 - **Retry-After.** A 429 with ``Retry-After`` is a congestion event like any other, and the
   request that got it waits ``Retry-After`` on its own; every sender pauses only when the API
   looks closed: such 429s to the requests sent over ``CLOSED`` seconds since the last
@@ -60,6 +62,8 @@ CLOSED = 0.25
 UNLIMITED = 16.0
 #: Largest rate a slow start climbs to before it is unlimited again.
 MAX_RATE = 1e6
+#: A climb goes at most this far above the rate of successes lately.
+CAP = 2.0
 
 
 @attrs.frozen
@@ -212,13 +216,25 @@ class RateControl:
         if self.origin is None:
             self.origin = now
 
-    def tick(self, now: float) -> bool:
-        """Move the rate along the climb; True when it changed."""
+    def tick(self, now: float, recent: float | None = None) -> bool:
+        """Move the rate along the climb; True when it changed.
+
+        ``recent``: successful answers per second lately (None: not known yet). The climb
+        never goes beyond twice that (nor below the learned limit, or where a slow start
+        began): a rate the client does not use is not tested, so it is not raised (as while
+        every sender waits out a Retry-After).
+        """
         if self.rate is None:
             return False
         target = self.target(now)
         if target is None:  # climbed far beyond what was learned: unlimited again
             self.learned = None
+        elif self.learned is not None or self.ceiling is None:
+            used = 0.0 if recent is None else CAP * recent
+            cap = max(used, self.start_rate if self.learned is None else self.learned)
+            if target > cap:
+                target = cap
+                self._anchor(now, cap)
         return self._set(target)
 
     def on_throttled(
@@ -310,6 +326,11 @@ class RateControl:
         self.decreased_at = self.measured_from = now
         self.throttled_since = 0
         self.decreases += 1
+        self._anchor(now, rate)
+        self._set(rate)
+
+    def _anchor(self, now: float, rate: float) -> None:
+        """Climb on from ``rate`` at ``now``."""
         self.start_rate = rate
         self.epoch = now
         learned = self.learned
@@ -317,7 +338,6 @@ class RateControl:
             # the point of the climb at this rate: rate = learned (1 + (1 - decrease) x^3)
             x = _cbrt((rate / learned - 1.0) / (1.0 - self.limit.decrease))
             self.epoch = now - self.limit.climb * (1.0 + x)
-        self._set(rate)
 
     def _pause(self, now: float, retry_after: float) -> bool:
         until = now + retry_after

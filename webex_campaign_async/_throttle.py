@@ -26,6 +26,8 @@ TICK = 0.1
 _BUCKET = 0.1
 #: ...and how many are kept.
 _BUCKETS = 10
+#: Seconds of successes a climb is capped by (see `RateControl.tick`).
+_CAP_WINDOW = 0.3
 #: A token, give or take the float error of ``elapsed * rate``.
 _ONE = 1.0 - 1e-9
 
@@ -210,7 +212,7 @@ class AdaptiveThrottle:
 
     def _tick(self, now: float) -> None:
         self._next_tick = now + TICK
-        if self._control.tick(now):
+        if self._control.tick(now, self._recent(now, _CAP_WINDOW, TICK)):
             self._apply(now, empty=False)
 
     def _available(self, now: float) -> float:
@@ -353,17 +355,21 @@ class AdaptiveThrottle:
         self._edge = (index + 1) * _BUCKET
         self._count = 1
 
-    def _recent(self, now: float) -> float | None:
-        """Successful answers per second to the requests sent in the last second or so."""
+    def _recent(
+        self, now: float, seconds: float = 1.0, at_least: float = MIN_WINDOW
+    ) -> float | None:
+        """Successful answers per second to the requests sent in the last ``seconds`` or so
+        (None before ``at_least`` seconds of sending)."""
         origin = self._control.origin
-        if origin is None or now - origin < MIN_WINDOW:
+        if origin is None or now - origin < at_least:
             return None
         current = math.floor(now / _BUCKET)
         if current - self._bucket >= _BUCKETS:
             return 0.0
         counts = self._counts
         counts[self._bucket % _BUCKETS] = self._count
-        first = max(current - _BUCKETS + 1, math.floor(origin / _BUCKET))
+        back = min(_BUCKETS, math.ceil(seconds / _BUCKET))
+        first = max(current - back + 1, math.floor(origin / _BUCKET))
         total = sum(counts[i % _BUCKETS] for i in range(first, self._bucket + 1))
         return total / (now - max(first * _BUCKET, origin))
 
