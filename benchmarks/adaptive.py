@@ -550,6 +550,8 @@ def main(argv: list[str] | None = None) -> int:
             except Exception as exc:  # a crashed or hung client is a failed check
                 problems.append(f"{scenario.name} / {client}: {type(exc).__name__}: {exc}")
                 continue
+            if args.quick:  # too short for the goals: behaviour only
+                row["goals"] = []
             results.append(row)
             if not row["accounted"]:
                 problems.append(f"{scenario.name} / {client}: the counts do not add up")

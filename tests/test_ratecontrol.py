@@ -98,14 +98,22 @@ def test_a_halved_limit_is_below_the_rate_after_two_events() -> None:
     assert control.learned == pytest.approx(120.0)
 
 
-def test_more_429s_than_successes_right_after_a_decrease_lowers_again() -> None:
+@pytest.mark.parametrize(
+    ("successes", "rates"),
+    [
+        (2, [140, 140, 98, 98, 98, 68.6]),  # a quarter or more 429s: still too high
+        (9, [140, 140, 98, 98, 98, 68.6]),
+        (20, [140] * 6),  # fewer: wait for a measurement
+    ],
+)
+def test_many_429s_right_after_a_decrease_lower_again(successes: int, rates: list[float]) -> None:
     control = steady(None)
     control.on_throttled(10.0, 9.9, None, successes=2000, recent=200.0)  # 140/s
-    rates = []
-    for i in range(1, 7):  # 429s to requests sent after it, 2 successes since
-        control.on_throttled(10.0 + i / 100, 10.0 + i / 100, None, successes=2)
-        rates.append(control.rate)
-    assert rates == pytest.approx([140, 140, 98, 98, 98, 68.6])
+    seen = []
+    for i in range(1, 7):  # 429s to requests sent after it, `successes` since
+        control.on_throttled(10.0 + i / 100, 10.0 + i / 100, None, successes=successes)
+        seen.append(control.rate)
+    assert seen == pytest.approx(rates)
 
 
 # --- the climb: CUBIC-like -----------------------------------------------------------------

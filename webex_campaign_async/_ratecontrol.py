@@ -22,7 +22,7 @@ The law, with ``R`` the tenant's unknown limit and every time on the throttle's 
 - **Start.** With no rate configured the client is unlimited until the first 429; if the
   API's limit cannot be measured yet, the rate starts from ``decrease`` x what was being sent
   and doubles every ``SLOW_START`` seconds (within the cap below) until the next 429, whose
-  rate is then the limit learned (lowered further while 429s outnumber successes). A
+  rate is then the limit learned (lowered further while a quarter of the answers are 429). A
   configured rate is a ceiling: the rate never goes above it, and adapts below it the same way.
 - **Retry-After.** A 429 with ``Retry-After`` is a congestion event like any other, and the
   request that got it waits ``Retry-After`` on its own; every sender pauses only when the API
@@ -52,8 +52,8 @@ MIN_COUNT = 5
 TOLERANCE = 0.97
 #: Seconds per doubling of the rate while nothing could be measured yet.
 SLOW_START = 0.05
-#: 429s to requests sent since the last decrease, more than their successes (but some),
-#: that lower the rate again before a measurement is possible.
+#: 429s to requests sent since the last decrease, a quarter of the answers or more (and some
+#: successes), that lower the rate again before a measurement is possible.
 STILL_TOO_HIGH = 3
 #: Seconds of requests (sent since the last decrease) answered 429 with Retry-After, and no
 #: success to any of them, after which every sender pauses: the API looks closed.
@@ -302,8 +302,9 @@ class RateControl:
                 learned = max(measured, rate if recent is None else min(rate, recent))
             self._lower(now, learned, learned * decrease)
             return True
-        if 0 < successes < self.throttled_since >= STILL_TOO_HIGH and rate is not None:
-            # right after a decrease, more 429s than successes: still too high
+        throttled = self.throttled_since
+        if rate is not None and throttled >= STILL_TOO_HIGH and 0 < successes <= 3 * throttled:
+            # right after a decrease, a quarter of the answers or more are 429: still too high
             self._lower(now, rate, rate * decrease)
             return True
         if self.decreased_at > -math.inf and now - self.decreased_at < self.limit.cooldown:
