@@ -40,9 +40,9 @@ def test_the_first_429_with_a_measurement_learns_the_limit_from_the_successes() 
     [
         # (now, sent_at) of each 429: answers to requests sent before the decrease are the
         # same congestion event
-        ([(10.0, 9.9), (10.01, 9.95), (10.2, 9.99)], [70, 70, 70]),
+        ([(10.0, 9.9), (10.01, 9.95), (10.2, 9.99)], [63, 63, 63]),
         # sent after the decrease but too soon to measure, few 429s: wait for a measurement
-        ([(10.0, 9.9), (10.1, 10.05)], [70, 70]),
+        ([(10.0, 9.9), (10.1, 10.05)], [63, 63]),
     ],
 )
 def test_one_decrease_per_congestion_event(
@@ -51,7 +51,7 @@ def test_one_decrease_per_congestion_event(
     control = steady(100.0)
     seen = []
     for now, sent_at in events:
-        control.on_throttled(now, sent_at, None, successes=900, recent=100.0)
+        control.on_throttled(now, sent_at, None, successes=900, recent=90.0)
         seen.append(control.rate)
     assert seen == pytest.approx(rates)
     assert control.decreases == 1
@@ -64,6 +64,17 @@ def test_a_429_while_the_api_accepted_all_that_was_sent_is_a_passing_burst() -> 
     reaction = control.on_throttled(10.0, 9.9, None, successes=1000, recent=100.0)
     assert not reaction.lowered
     assert control.rate == 100.0
+
+
+def test_a_429_at_the_ceiling_while_the_api_kept_up_lately_is_a_passing_burst() -> None:
+    control = steady(100.0, climb=1.0)
+    control.on_throttled(0.5, 0.4, None, successes=20, recent=40.0)  # early: lowered to 70
+    control.tick(5.0, recent=100.0)
+    assert control.rate == 100.0  # back at the ceiling...
+    # ...for a while: 430 successes since the decrease (86/s on average, the climb
+    # included), 99/s over the last second: a burst of arrivals, not too fast a rate
+    assert not control.on_throttled(5.5, 5.49, None, successes=430, recent=99.0).lowered
+    assert control.on_throttled(5.6, 5.59, None, successes=440, recent=90.0).lowered
 
 
 @pytest.mark.parametrize(

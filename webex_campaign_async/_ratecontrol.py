@@ -3,16 +3,21 @@
 The law, with ``R`` the tenant's unknown limit and every time on the throttle's clock:
 
 - **Measure.** The throttle counts the successful answers (anything but 429) to requests
-  sent since the last decrease (or since a pause ended). Over that window the API's bucket
+  sent since the last decrease (or since a pause ended): over that window the API's bucket
   went from empty (it had just said 429) to empty again, so successes / seconds is a lower
-  bound of ``R``, and exact when the client kept asking for more than ``R``.
+  bound of ``R``, exact when the client kept asking for more than ``R``. It also keeps the
+  rate of successes of the last second (by send time, in 0.1 s buckets).
 - **Decrease once per congestion event.** A 429 to a request sent after the last decrease
-  is a new event (answers to requests sent before it are the same event). If a measurement
-  is there (``MIN_WINDOW`` seconds and ``MIN_COUNT`` successes) and the API accepted less
-  than the enforced rate, the learned limit becomes the measured rate and the rate drops to
-  ``decrease`` x it; if the API accepted all of it, the 429 was a passing burst and nothing
-  changes. With no measurement (the first instants, or an API that accepts nothing) the rate
-  is multiplied by ``decrease``, at most once per ``cooldown``.
+  is a new event (answers to requests sent before it are the same event). With a measurement
+  (``MIN_WINDOW`` seconds and ``MIN_COUNT`` successes) showing that the API accepted less
+  than the enforced rate, the learned limit becomes the enforced rate, but no more than the
+  successes of the last second and no less than the lower bound above, and the rate drops to
+  ``decrease`` x it; if the API accepted all of it (or, held at a configured rate, all of
+  it over the last second), the 429 was a passing burst and nothing changes. Right after a
+  decrease, before a measurement is possible, ``STILL_TOO_HIGH`` 429s that are a quarter of
+  the answers or more lower the rate again. With no measurement at all (the first instants,
+  or an API that accepts nothing) the rate is multiplied by ``decrease``, at most once per
+  ``cooldown``, and the learned limit is kept.
 - **Climb back CUBIC-like.** After a decrease the rate follows
   ``limit x (1 + (1 - decrease) x ((t - climb) / climb) ** 3)``: fast at first, flat near
   the learned limit (reached ``climb`` seconds after the decrease), then faster and faster
@@ -21,7 +26,7 @@ The law, with ``R`` the tenant's unknown limit and every time on the throttle's 
   limit): a rate that is not used is not tested, so it is not raised.
 - **Start.** With no rate configured the client is unlimited until the first 429; if the
   API's limit cannot be measured yet, the rate starts from ``decrease`` x what was being sent
-  and doubles every ``SLOW_START`` seconds (within the cap below) until the next 429, whose
+  and doubles every ``SLOW_START`` seconds (within that cap) until the next 429, whose
   rate is then the limit learned (lowered further while a quarter of the answers are 429). A
   configured rate is a ceiling: the rate never goes above it, and adapts below it the same way.
 - **Retry-After.** A 429 with ``Retry-After`` is a congestion event like any other, and the
@@ -293,6 +298,8 @@ class RateControl:
         if measured is not None:
             if rate is not None and measured >= rate * TOLERANCE:
                 return False  # the API accepted what was sent since the last decrease
+            if rate is not None and rate == self.ceiling and (recent or 0.0) >= rate * TOLERANCE:
+                return False  # held at the ceiling, and the API accepted it lately: a burst
             if rate is None:  # unlimited until now: the limit is what the API accepted lately
                 learned = recent if recent is not None else measured
             elif self.learned is None and self.ceiling is None:
