@@ -168,7 +168,7 @@ class RateControl:
     pauses: int = 0
     closed_since: float = math.inf
     throttled_since: int = 0
-    _streak_mark: int = -1
+    _closed_mark: int = -1
 
     def __attrs_post_init__(self) -> None:
         if self.ceiling is None:
@@ -270,10 +270,10 @@ class RateControl:
             paused = self._pause(now, retry_after)
         elif lowered:
             self.closed_since = math.inf
-            self._streak_mark = -1
+            self._closed_mark = -1
         elif since_decrease:
-            if successes != self._streak_mark:  # a success came since: not closed
-                self._streak_mark = successes
+            if successes != self._closed_mark:  # a success came since: not closed
+                self._closed_mark = successes
                 self.closed_since = sent_at
             elif sent_at - self.closed_since >= CLOSED:
                 paused = self._pause(now, retry_after)
