@@ -1,9 +1,13 @@
 """``python -m benchmarks``: this library side by side with what users write instead.
 
     python -m benchmarks [--quick] [--scenarios NAME ...] [--clients NAME ...] [--out DIR]
+                         [--no-adaptive]
 
 Scenarios: throttled, slow, flaky (emulator in its own process) and big (1,000,000 records,
 fake transport). Clients: library, sequential, gather, httpx (see ``benchmarks/baselines``).
+Then the adaptive throttle's scenarios (`benchmarks.adaptive`: finding an unknown limit,
+``Retry-After``, a changing limit, 4 processes; with botocore's limiter side by side when
+botocore is installed), unless ``--no-adaptive``.
 A full run writes ``results.json``, ``results.md`` and ``chart.png`` (with matplotlib) to
 ``benchmarks/results/``. ``--quick`` runs small workloads in under a minute and writes
 nothing unless ``--out`` is given. Exits 1 when a client failed or its records do not add
@@ -19,6 +23,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from . import adaptive
 from .harness import chart, checks, machine, report, runner
 from .harness.clients import CLIENTS, LIBRARY
 from .harness.scenarios import scenarios
@@ -48,6 +53,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--scenarios", nargs="+", choices=list(known), default=list(known))
     parser.add_argument("--clients", nargs="+", choices=list(CLIENTS), default=list(CLIENTS))
     parser.add_argument("--out", type=Path, help=f"where to write results (full: {RESULTS})")
+    parser.add_argument("--no-adaptive", action="store_true", help="skip benchmarks.adaptive")
     args = parser.parse_args(argv)
     out: Path | None = args.out or (None if args.quick else RESULTS)
     chosen = {name: s for name, s in scenarios(args.quick).items() if name in args.scenarios}
@@ -92,7 +98,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"results written to {out}", file=sys.stderr)
     for problem in doc["problems"]:
         print(f"CHECK FAILED: {problem}", file=sys.stderr)
-    return 1 if doc["problems"] else 0
+    failed = bool(doc["problems"])
+    if not args.no_adaptive:
+        more = ["--quick"] * args.quick + (["--out", str(args.out)] if args.out else [])
+        failed = adaptive.main(more) != 0 or failed
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

@@ -1,13 +1,23 @@
-"""The shared throttle on a virtual clock: exact rates, no bursts, pauses, runtime changes."""
+"""The shared throttle on a virtual clock: rates, bursts, order, pauses, runtime changes."""
 
 from __future__ import annotations
 
 import asyncio
 import bisect
+import itertools
+from typing import Any
 
 import pytest
 
-from webex_campaign_async import AdaptiveThrottle, RateLimit, Throttle
+from webex_campaign_async import (
+    AdaptiveThrottle,
+    CampaignClient,
+    ProfileUpsert,
+    RateLimit,
+    Throttle,
+)
+from webex_campaign_async._ratecontrol import CLOSED, MIN_WINDOW
+from webex_campaign_async.emulator import EmulatorConfig, EmulatorCore, EmulatorTransport, Faults
 
 from .vtime import run_virtual
 
@@ -19,14 +29,26 @@ def max_in_window(times: list[float], window: float) -> int:
     )
 
 
-async def hammer(throttle: AdaptiveThrottle, n: int, workers: int = 16) -> list[float]:
-    """``workers`` tasks take ``n`` send slots between them; returns the send times."""
+def gaps(times: list[float]) -> list[float]:
+    times = sorted(times)
+    return [b - a for a, b in itertools.pairwise(times)]
+
+
+async def hammer(
+    throttle: AdaptiveThrottle, n: int, workers: int = 16, answer: bool = False
+) -> list[float]:
+    """``workers`` tasks take ``n`` send slots between them; returns the send times.
+
+    ``answer``: each send gets a success 5 ms later."""
     times: list[float] = []
     remaining = iter(range(n))
 
     async def worker() -> None:
         for _ in remaining:
-            times.append(await throttle.acquire())
+            times.append(sent := await throttle.acquire())
+            if answer:
+                await asyncio.sleep(0.005)
+                throttle.succeeded(sent)
 
     await asyncio.gather(*(worker() for _ in range(workers)))
     return times
@@ -44,7 +66,7 @@ def test_rate_is_held_and_burst_bounded(rate: float, burst: int) -> None:
     times = run_virtual(main())
     assert max_in_window(times, 1.0) <= rate + burst
     assert max_in_window(times, 0.1) <= rate / 10 + burst
-    # the first `burst` go at once, then one every 1/rate: nothing is lost to the limiter
+    # the first `burst` go at once, then one every 1/rate: nothing is lost to the bucket
     assert max(times) - min(times) == pytest.approx((len(times) - burst) / rate, rel=0.01)
 
 
@@ -57,70 +79,173 @@ def test_no_initial_burst_beyond_the_configured_burst() -> None:
     assert sum(1 for t in times if t - start < 0.5e-3) == 7
 
 
-def test_429_halves_the_rate_once_per_storm() -> None:
+def test_waiters_are_served_in_order() -> None:
+    async def main() -> list[int]:
+        throttle = AdaptiveThrottle(RateLimit(100, burst=1))
+        order: list[int] = []
+
+        async def one(i: int) -> None:
+            await throttle.acquire()
+            order.append(i)
+
+        tasks = []
+        for i in range(20):
+            tasks.append(asyncio.ensure_future(one(i)))
+            await asyncio.sleep(0)  # each queues behind the one before
+        await asyncio.gather(*tasks)
+        return order
+
+    assert run_virtual(main()) == list(range(20))
+
+
+def test_a_cancelled_waiter_does_not_stall_the_queue() -> None:
+    async def main() -> list[float]:
+        throttle = AdaptiveThrottle(RateLimit(10, burst=1))
+        await throttle.acquire()
+        first = asyncio.ensure_future(throttle.acquire())  # first in line, sleeping
+        await asyncio.sleep(0)
+        second = asyncio.ensure_future(throttle.acquire())
+        third = asyncio.ensure_future(throttle.acquire())
+        await asyncio.sleep(0.01)
+        first.cancel()
+        second.cancel()
+        return [await third, *await hammer(throttle, 5, workers=3)]
+
+    times = run_virtual(main())
+    assert times[0] == pytest.approx(0.1, abs=1e-3)
+    assert min(gaps(times)) >= 0.1 - 1e-6
+
+
+def test_a_decrease_empties_the_bucket_and_slows_everyone_down() -> None:
+    async def main() -> tuple[list[float], AdaptiveThrottle, float]:
+        loop = asyncio.get_running_loop()
+        throttle = AdaptiveThrottle(RateLimit(100, burst=5, climb=60))
+        first = await hammer(throttle, 300)  # 3 s at 100/s...
+        for t in first[::2]:  # ...of which only half got through: the API's limit is 50/s
+            throttle.succeeded(t)
+        now = loop.time()
+        for _ in range(10):  # ten answers of the same event
+            throttle.throttled(now - 0.001, None)
+        return await hammer(throttle, 100), throttle, now
+
+    times, throttle, now = run_virtual(main())
+    assert throttle.decreases == 1
+    assert throttle.rate is not None
+    assert throttle.rate < 100
+    assert throttle.learned == pytest.approx(50, rel=0.1)
+    assert min(times) >= now + 1 / 100  # no burst after the decrease: the bucket is empty
+    assert max_in_window(times, 1.0) <= 50 * 0.7 * 1.1 + 5
+
+
+def test_unlimited_until_429_then_learns_from_the_successes() -> None:
     async def main() -> tuple[list[float], AdaptiveThrottle]:
-        throttle = AdaptiveThrottle(RateLimit(100, burst=1, quiet=60, decrease=0.5))
-        first = await hammer(throttle, 100)
-        sent_at = max(first)
-        for _ in range(20):  # twenty answers of the same storm
-            throttle.throttled(sent_at, None)
+        loop = asyncio.get_running_loop()
+        throttle = AdaptiveThrottle(RateLimit(None, climb=60))
+        for _ in range(80):  # 40/s for 2 s, paced by the caller, every answer a success
+            throttle.succeeded(await throttle.acquire())
+            await asyncio.sleep(0.025)
+        assert throttle.rate is None
+        throttle.throttled(loop.time(), None)
         return await hammer(throttle, 100), throttle
 
     times, throttle = run_virtual(main())
-    assert throttle.rate == 50
-    assert throttle.throttled_count == 20
-    assert throttle.rate_changes == 1
-    assert max_in_window(times, 1.0) <= 50 + 1
-    # no burst after the change: the new bucket starts full
-    assert (
-        min(b - a for a, b in zip(sorted(times), sorted(times)[1:], strict=False)) >= 1 / 50 - 1e-3
-    )
+    assert throttle.learned == pytest.approx(40, rel=0.15)
+    assert throttle.rate == pytest.approx(0.7 * 40, rel=0.15)
+    assert max_in_window(times, 1.0) <= 0.7 * 40 * 1.2
 
 
-def test_recovers_toward_the_configured_rate_after_quiet_period() -> None:
-    async def main() -> AdaptiveThrottle:
-        throttle = AdaptiveThrottle(RateLimit(100, burst=1, quiet=5, recovery=0.1, decrease=0.5))
-        await throttle.acquire()
-        throttle.throttled(await throttle.acquire(), None)
-        assert throttle.rate == 50
-        await hammer(throttle, 800)  # ~12 s of sending at the recovering rate
-        return throttle
+def test_the_first_429_of_a_burst_starts_slow_and_doubles() -> None:
+    async def main() -> tuple[list[float], AdaptiveThrottle]:
+        throttle = AdaptiveThrottle(RateLimit(None))
+        sent = [await throttle.acquire() for _ in range(32)]  # the first burst: unlimited
+        for t in sent:
+            throttle.throttled(t, None)  # all one event
+        return await hammer(throttle, 200, answer=True), throttle
 
-    throttle = run_virtual(main())
-    assert throttle.rate == 100
-    assert throttle.rate_changes == 6
+    times, throttle = run_virtual(main())
+    assert throttle.decreases == 1
+    assert throttle.learned is None  # nothing measured: slow start
+    # from 0.7 x 32 sends / MIN_WINDOW, doubling: the first tenth of a second is slow
+    first = 0.7 * 32 / MIN_WINDOW
+    assert sum(1 for t in times if t < 0.1) <= first * 0.1 * 2 + 10
+    assert max(times) < 1.0
 
 
-def test_retry_after_pauses_every_sender_once_with_jittered_resume() -> None:
-    async def main() -> tuple[float, list[float], AdaptiveThrottle]:
+def test_a_single_429_with_retry_after_leaves_the_others_sending() -> None:
+    async def main() -> tuple[bool, list[float], AdaptiveThrottle, float]:
         loop = asyncio.get_running_loop()
-        throttle = AdaptiveThrottle(RateLimit(10_000, burst=100))
-        t0 = loop.time()
-        for _ in range(10):  # ten in-flight requests answered 429, Retry-After: 2
-            throttle.throttled(t0, 2.0)
-        times = await hammer(throttle, 50, workers=50)
-        return t0, times, throttle
+        throttle = AdaptiveThrottle(RateLimit(200))
+        for t in await hammer(throttle, 400):
+            throttle.succeeded(t)
+        now = loop.time()
+        covered = throttle.throttled(now - 0.005, 1.0)
+        return covered, await hammer(throttle, 20), throttle, now
 
-    t0, times, throttle = run_virtual(main())
+    covered, times, throttle, now = run_virtual(main())
+    assert not covered  # the request waits its Retry-After on its own
+    assert throttle.pauses == 0
+    assert max(times) < now + 0.5  # nobody else waited the second out
+
+
+def test_retry_after_pauses_everyone_once_when_the_api_is_closed() -> None:
+    async def main() -> tuple[float, list[bool], list[float], AdaptiveThrottle]:
+        loop = asyncio.get_running_loop()
+        throttle = AdaptiveThrottle(RateLimit(1000))
+        sent = await hammer(throttle, 1000)
+        for t in sent:
+            throttle.succeeded(t)
+        covered = []
+        # a storm: every answer is a 429 with Retry-After: 2
+        while not throttle.pauses:
+            t = await throttle.acquire()
+            covered.append(throttle.throttled(t, 2.0))
+        paused_at = loop.time()
+        times = await hammer(throttle, 50, workers=50)
+        return paused_at, covered, times, throttle
+
+    paused_at, covered, times, throttle = run_virtual(main())
     assert throttle.pauses == 1
-    assert min(times) >= t0 + 2.0
-    assert max(times) <= t0 + 2.0 + 0.2 + 1e-3  # spread over 10% of the pause
-    assert len({round(t, 6) for t in times}) > 10  # jittered, not all at once
+    assert covered[-1]
+    assert not any(covered[:-1])
+    assert min(times) >= paused_at + 2.0  # everyone waited
+    assert max(times) <= paused_at + 2.0 + 0.2 + 50 / 700  # resumed within the spread...
+    assert min(gaps(times)) >= 1 / 1000 - 1e-6  # ...paced: tokens did not accrue meanwhile
+    assert throttle.rate is not None
+    assert throttle.rate < 1000  # the first 429 of the storm lowered it, once
+    assert throttle.decreases == 1
+
+
+def test_the_pause_waits_for_closed_seconds_of_429s() -> None:
+    async def main() -> tuple[int, int]:
+        throttle = AdaptiveThrottle(RateLimit(100, burst=1))
+        for t in await hammer(throttle, 200):
+            throttle.succeeded(t)
+        storm = 0
+        while not throttle.pauses:
+            throttle.throttled(await throttle.acquire(), 1.0)
+            storm += 1
+        return storm, throttle.decreases
+
+    storm, decreases = run_virtual(main())
+    assert decreases <= 1
+    assert CLOSED * 100 * 0.7 <= storm <= CLOSED * 100 + 3
 
 
 def test_a_longer_retry_after_extends_the_pause() -> None:
-    async def main() -> tuple[float, list[float], AdaptiveThrottle]:
+    async def main() -> tuple[float, AdaptiveThrottle]:
         loop = asyncio.get_running_loop()
-        throttle = AdaptiveThrottle(RateLimit(None), random=lambda: 0.0)
+        throttle = AdaptiveThrottle(RateLimit(100, burst=1), random=lambda: 0.0)
+        while not throttle.pauses:
+            throttle.throttled(await throttle.acquire(), 1.0)
         t0 = loop.time()
-        throttle.throttled(t0, 1.0)
         task = asyncio.ensure_future(hammer(throttle, 5, workers=5))
         await asyncio.sleep(0.5)
-        throttle.throttled(t0, 3.0)  # arrives while everyone waits: they wait longer
-        return t0, await task, throttle
+        assert throttle.throttled(t0 - 0.001, 3.0)  # arrives while everyone waits
+        times = await task
+        assert min(times) >= t0 + 3.0 - 1e-6
+        return t0, throttle
 
-    t0, times, throttle = run_virtual(main())
-    assert min(times) >= t0 + 3.0
+    _, throttle = run_virtual(main())
     assert throttle.pauses == 1
 
 
@@ -140,23 +265,6 @@ def test_set_rate_at_runtime_applies_to_queued_senders() -> None:
     assert len(after) > 250
 
 
-def test_unlimited_until_429_then_learns_the_rate() -> None:
-    async def main() -> tuple[list[float], AdaptiveThrottle]:
-        loop = asyncio.get_running_loop()
-        throttle = AdaptiveThrottle(RateLimit(None, quiet=60, decrease=0.5))
-        for _ in range(40):  # 40/s for 2 s, paced by the caller
-            await throttle.acquire()
-            await asyncio.sleep(0.05)
-        assert throttle.rate is None
-        throttle.throttled(loop.time(), None)
-        return await hammer(throttle, 100), throttle
-
-    times, throttle = run_virtual(main())
-    assert throttle.ceiling == pytest.approx(20, rel=0.1)
-    assert throttle.rate == pytest.approx(10, rel=0.1)
-    assert max_in_window(times, 1.0) <= 11 + 1
-
-
 def test_fake_clock_and_sleep_are_used_for_pauses() -> None:
     now = [100.0]
     slept: list[float] = []
@@ -169,12 +277,17 @@ def test_fake_clock_and_sleep_are_used_for_pauses() -> None:
         throttle = AdaptiveThrottle(
             RateLimit(1e6), clock=lambda: now[0], sleep=sleep, random=lambda: 0.5
         )
-        throttle.throttled(now[0], 10.0)
+        await throttle.acquire()
+        for t in (100.0, 100.1, 100.2, 100.3, 100.4):  # 429s, Retry-After 10 s, no success
+            now[0] = t + 0.001
+            throttle.throttled(t, 10.0)
+        assert throttle.pauses == 1
         await throttle.acquire()
         await throttle.acquire()
 
     asyncio.run(main())
-    assert slept == [10.5]  # one pause (plus half the 1 s spread), the second send did not wait
+    assert slept[0] == pytest.approx(10.5)  # the pause, plus half of its 1 s spread
+    assert sum(slept[1:]) < 1e-5  # then paced at the rate, no second pause
 
 
 @pytest.mark.parametrize("rate", [0, -5, float("nan")])
@@ -183,35 +296,118 @@ def test_set_rate_refuses_nonsense(rate: float) -> None:
         AdaptiveThrottle(RateLimit(10)).set_rate(rate)
 
 
-def test_try_acquire_admits_at_once_only_when_unlimited_and_not_paused() -> None:
+def test_try_acquire_admits_at_once_when_a_token_is_there() -> None:
     async def main() -> None:
         now = [100.0]
         unlimited = AdaptiveThrottle(RateLimit(None), clock=lambda: now[0])
         assert unlimited.try_acquire() == 100.0
-        unlimited.throttled(100.0, 2.0)  # a Retry-After pauses every sender
-        assert unlimited.try_acquire() is None
-        now[0] = 102.5
-        assert unlimited.try_acquire() == 102.5
-        limited = AdaptiveThrottle(RateLimit(10))
-        assert limited.try_acquire() is None  # a bucket is always waited on in order
-        await limited.acquire()
+        assert unlimited.ready()
+        limited = AdaptiveThrottle(RateLimit(10, burst=2), clock=lambda: now[0])
+        assert limited.try_acquire() == 100.0
+        assert limited.try_acquire() == 100.0
+        assert not limited.ready()
+        assert limited.try_acquire() is None  # the bucket is empty: wait through acquire
+        now[0] = 100.1
+        assert limited.ready()
+        assert limited.try_acquire() == 100.1
 
     run_virtual(main())
 
 
-def test_try_acquire_counts_toward_the_observed_rate() -> None:
-    """A rate learned from a 429 starts from what was sent, fast path included."""
-
-    async def main() -> float | None:
+def test_snapshot_reports_the_learned_limit() -> None:
+    async def main() -> dict[str, object]:
         loop = asyncio.get_running_loop()
         throttle = AdaptiveThrottle(RateLimit(None))
-        t0 = loop.time()
-        for i in range(200):  # 200 sends over two seconds: 100/s
-            await asyncio.sleep(max(0.0, t0 + i / 100 - loop.time()))
-            assert throttle.try_acquire() is not None
+        for _ in range(100):
+            throttle.succeeded(await throttle.acquire())
+            await asyncio.sleep(0.01)
         throttle.throttled(loop.time(), None)
-        return throttle.rate
+        return throttle.snapshot()
 
-    rate = run_virtual(main())
-    assert rate is not None
-    assert 50 <= rate <= 100
+    snapshot = run_virtual(main())
+    assert snapshot["learned"] == pytest.approx(100, rel=0.1)
+    assert snapshot["ceiling"] is None
+    assert snapshot["decreases"] == 1
+    assert snapshot["throttled"] == 1
+
+
+# --- end to end: the client against the emulator's token bucket, in virtual time -----------
+
+
+def against_bucket(
+    limit: float,
+    seconds: float,
+    *,
+    rate: float | None = None,
+    retry_after: float | None = None,
+    change: tuple[float, float] | None = None,
+) -> tuple[Any, Any, AdaptiveThrottle, list[tuple[float, float | None]]]:
+    """``limit x seconds`` records through a client with 32 in flight against an in-process
+    emulator (bucket 10, 2-12 ms latency); ``change``: (seconds, new limit) mid-run."""
+    core = EmulatorCore(
+        EmulatorConfig(
+            rate=limit,
+            burst=10,
+            retry_after=retry_after,
+            track_keys=False,
+            faults=Faults(seed=4, latency=0.002, jitter=0.010),
+        )
+    )
+    throttle = AdaptiveThrottle(RateLimit(rate))
+    rates: list[tuple[float, float | None]] = []
+
+    async def main() -> Any:
+        loop = asyncio.get_running_loop()
+        start = loop.time()
+
+        async def watch() -> None:
+            while True:
+                await asyncio.sleep(0.25)
+                t = loop.time() - start
+                if change is not None and change[0] <= t < change[0] + 0.25:
+                    core.set_rate(change[1], loop.time())
+                rates.append((t, throttle.rate))
+
+        watcher = asyncio.ensure_future(watch())
+        async with CampaignClient(
+            "http://127.0.0.1",
+            api_key=core.api_key,
+            transport=EmulatorTransport(core),
+            throttle=throttle,
+            max_concurrency=32,
+        ) as client:
+            records = (
+                ProfileUpsert("l", key=f"k{i}", attributes={"i": i})
+                for i in range(int(limit * seconds))
+            )
+            report = await client.bulk_upsert(records)
+        watcher.cancel()
+        return report
+
+    return run_virtual(main()), core.stats, throttle, rates
+
+
+@pytest.mark.parametrize("retry_after", [None, 1.0])
+def test_with_no_rate_the_client_finds_the_limit_with_few_429s(retry_after: float | None) -> None:
+    report, stats, throttle, _ = against_bucket(200, 20, retry_after=retry_after)
+    assert report.applied == 4000
+    assert report.records_per_second >= 0.9 * 200
+    assert stats.throttled <= 0.02 * stats.requests
+    assert throttle.learned == pytest.approx(200, rel=0.1)
+    assert throttle.pauses == 0  # a Retry-After from a token bucket is not a closed API
+
+
+def test_a_configured_rate_below_the_limit_provokes_no_429() -> None:
+    report, stats, throttle, _ = against_bucket(200, 10, rate=190)
+    assert report.applied == 2000
+    assert stats.throttled == 0
+    assert report.records_per_second == pytest.approx(190, rel=0.02)
+    assert throttle.rate == 190
+
+
+def test_a_halved_limit_is_followed_within_seconds() -> None:
+    report, stats, _, rates = against_bucket(200, 15, change=(5.0, 100.0))
+    assert report.applied == 3000
+    settled = next(t for t, rate in rates if t >= 5.0 and rate is not None and rate <= 100)
+    assert settled - 5.0 <= 3.0
+    assert stats.throttled <= 0.02 * stats.requests

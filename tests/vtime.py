@@ -38,7 +38,7 @@ class _VirtualSelector(selectors.BaseSelector):
     def select(self, timeout: float | None = None) -> list[tuple[selectors.SelectorKey, int]]:
         ready = self._real.select(0)
         # Every pass of the loop costs a microsecond, as on a real machine: code that spins
-        # on a timer due "now" (aiolimiter does, below the clock's resolution) gets out.
+        # on a timer due "now" (a rate limiter may, below the clock's resolution) gets out.
         self.now += _TICK
         if ready or timeout == 0:
             return ready

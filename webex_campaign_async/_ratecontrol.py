@@ -1,10 +1,42 @@
-"""Rate settings and the adaptive rate controller (AIMD): pure, the caller passes the time.
+"""Rate settings and the adaptive rate law (CUBIC-like, measured): pure, the caller passes the time.
 
-On 429 the rate is multiplied by ``decrease``, down to ``floor``, at most once per
-``cooldown`` seconds and only for requests sent after the last decrease (a storm of 429s
-is one signal, not one per answer); a 429 with ``Retry-After`` is answered by the pause
-it asks for, unless 429s come back right after that pause. After ``quiet`` seconds without
-429 the rate grows by ``recovery * ceiling`` every second, back to the ceiling.
+The law, with ``R`` the tenant's unknown limit and every time on the throttle's clock:
+
+- **Measure.** The throttle counts the successful answers (anything but 429) to requests
+  sent since the last decrease (or since a pause ended): over that window the API's bucket
+  went from empty (it had just said 429) to empty again, so successes / seconds is a lower
+  bound of ``R``, exact when the client kept asking for more than ``R``. It also keeps the
+  rate of successes of the last second (by send time, in 0.1 s buckets).
+- **Decrease once per congestion event.** A 429 to a request sent after the last decrease
+  is a new event (answers to requests sent before it are the same event). With a measurement
+  (``MIN_WINDOW`` seconds and ``MIN_COUNT`` successes) showing that the API accepted less
+  than the enforced rate, the learned limit becomes the enforced rate, but no more than the
+  successes of the last second and no less than the lower bound above, and the rate drops to
+  ``decrease`` x it; if the API accepted all of it (or, held at a configured rate, all of
+  it over the last second), the 429 was a passing burst and nothing changes. Right after a
+  decrease, before a measurement is possible, ``STILL_TOO_HIGH`` 429s that are a quarter of
+  the answers or more lower the rate again. With no measurement at all (the first instants,
+  or an API that accepts nothing) the rate is multiplied by ``decrease``, at most once per
+  ``cooldown``, and the learned limit is kept.
+- **Climb back CUBIC-like.** After a decrease the rate follows
+  ``limit x (1 + (1 - decrease) x ((t - climb) / climb) ** 3)``: fast at first, flat near
+  the learned limit (reached ``climb`` seconds after the decrease), then faster and faster
+  above it, so a raised limit is found again within a few ``climb`` periods. No climb goes
+  beyond ``CAP`` x the rate of successful answers of the last 0.3 s (nor below the learned
+  limit): a rate that is not used is not tested, so it is not raised.
+- **Start.** With no rate configured the client is unlimited until the first 429; if the
+  API's limit cannot be measured yet, the rate starts from ``decrease`` x what was being sent
+  and doubles every ``SLOW_START`` seconds (within that cap) until the next 429, whose
+  rate is then the limit learned (lowered further while a quarter of the answers are 429). A
+  configured rate is a ceiling: the rate never goes above it, and adapts below it the same way.
+- **Retry-After.** A 429 with ``Retry-After`` is a congestion event like any other, and the
+  request that got it waits ``Retry-After`` on its own; every sender pauses only when the API
+  looks closed: such 429s to the requests sent over ``CLOSED`` seconds since the last
+  decrease, and no success to any of them. The throttle then resumes paced at the current
+  rate, from an empty bucket (see `AdaptiveThrottle`); a longer ``Retry-After`` that comes
+  during the pause extends it.
+- **Unlimited again.** With no configured rate, a climb that reaches ``UNLIMITED`` x the
+  learned limit without a 429 forgets it: the client is unlimited until the next 429.
 """
 
 from __future__ import annotations
@@ -15,33 +47,55 @@ import attrs
 
 from .exceptions import ConfigurationError
 
-__all__ = ["RateControl", "RateLimit"]
+__all__ = ["RateControl", "RateLimit", "Reaction"]
+
+#: Seconds of successes a measurement of the API's rate needs at least...
+MIN_WINDOW = 0.25
+#: ...and successes it needs at least.
+MIN_COUNT = 5
+#: A 429 while the API accepted this share of the enforced rate or more is a passing burst.
+TOLERANCE = 0.97
+#: Seconds per doubling of the rate while nothing could be measured yet.
+SLOW_START = 0.05
+#: 429s to requests sent since the last decrease, a quarter of the answers or more (and some
+#: successes), that lower the rate again before a measurement is possible.
+STILL_TOO_HIGH = 3
+#: Seconds of requests (sent since the last decrease) answered 429 with Retry-After, and no
+#: success to any of them, after which every sender pauses: the API looks closed.
+CLOSED = 0.25
+#: A learned limit is forgotten once the climb reaches this multiple of it with no 429.
+UNLIMITED = 16.0
+#: Largest rate a slow start climbs to before it is unlimited again.
+MAX_RATE = 1e6
+#: A climb goes at most this far above the rate of successes lately.
+CAP = 2.0
 
 
 @attrs.frozen
 class RateLimit:
     """The client-side throttle: a token bucket shared by every request of one client.
 
-    - ``rate``: requests per second to stay under (your tenant's throttle). ``None``: no
-      limit until the API answers 429; the rate is then learned from what was sent.
-    - ``burst``: requests that may start at once after an idle spell (the bucket's size).
-      Default: 1/20 s worth of ``rate``, at least 1. Nothing beyond it is sent at start.
-    - ``floor``: the rate never drops below this on 429s (default ``rate / 20``).
-    - ``decrease``: factor applied to the rate on a 429 storm (default 0.7).
-    - ``recovery``: fraction of the ceiling added back per second once ``quiet`` seconds
-      passed without a 429 (default 0.2 per second after 1 s: from 0.7 x back to the
-      ceiling in under 3 s).
-    - ``cooldown``: seconds between two decreases (default 1: an API's throttle window is
-      seconds long, so the 429s of one window are one signal).
+    - ``rate``: requests per second never to exceed (your tenant's throttle, if you know
+      it): a ceiling, below which the throttle still adapts on 429s. ``None``: find the
+      tenant's limit (unlimited until the first 429, then learned from the measured rate of
+      successful sends).
+    - ``burst``: requests that may start at once after an idle spell (the bucket's size),
+      also at start. Default: 20 ms worth of the current rate, between 1 and 10.
+    - ``floor``: the rate never drops below this on 429s (default ``rate / 20``, or 1/s
+      with no rate).
+    - ``decrease``: factor applied to the learned limit on a congestion event (default 0.7).
+    - ``climb``: seconds to climb back to the learned limit after a decrease (default 3);
+      the climb goes on above it, faster and faster, until the next 429.
+    - ``cooldown``: seconds between two decreases that no measurement backs (default 0.5):
+      an API that accepts nothing for a while is lowered step by step, not at once.
     """
 
     rate: float | None = None
     burst: int | None = None
     floor: float | None = None
     decrease: float = 0.7
-    recovery: float = 0.2
-    quiet: float = 1.0
-    cooldown: float = 1.0
+    climb: float = 3.0
+    cooldown: float = 0.5
 
     def __attrs_post_init__(self) -> None:
         if self.rate is not None and not (self.rate > 0 and math.isfinite(self.rate)):
@@ -50,38 +104,71 @@ class RateLimit:
             raise ConfigurationError(f"burst must be >= 1, got {self.burst!r}")
         if not 0 < self.decrease < 1:
             raise ConfigurationError(f"decrease must be between 0 and 1, got {self.decrease!r}")
-        if not 0 < self.recovery <= 1:
-            raise ConfigurationError(f"recovery must be in (0, 1], got {self.recovery!r}")
-        if self.floor is not None and not self.floor > 0:
+        if not (self.climb > 0 and math.isfinite(self.climb)):
+            raise ConfigurationError(f"climb must be > 0 seconds, got {self.climb!r}")
+        if self.floor is not None and not (self.floor > 0 and math.isfinite(self.floor)):
             raise ConfigurationError(f"floor must be > 0, got {self.floor!r}")
-        if not self.cooldown >= 0:
+        if not (self.cooldown >= 0 and math.isfinite(self.cooldown)):
             raise ConfigurationError(f"cooldown must be >= 0, got {self.cooldown!r}")
 
     def burst_for(self, rate: float) -> int:
         """The bucket size used at ``rate``."""
-        return self.burst if self.burst is not None else max(1, round(rate / 20))
+        if self.burst is not None:
+            return self.burst
+        return max(1, min(10, round(rate / 50)))
 
-    def floor_for(self, ceiling: float) -> float:
-        """The lowest rate allowed under ``ceiling``."""
-        return min(self.floor, ceiling) if self.floor is not None else ceiling / 20
+    def floor_for(self, ceiling: float | None) -> float:
+        """The lowest rate allowed under ``ceiling`` (``None``: no configured rate)."""
+        if self.floor is not None:
+            return self.floor if ceiling is None else min(self.floor, ceiling)
+        return 1.0 if ceiling is None else ceiling / 20
 
 
-_RECOVERY_INTERVAL = 1.0
+@attrs.frozen
+class Reaction:
+    """What the throttle does about one 429.
+
+    ``lowered``: the rate was decreased (``RateControl.rate`` is the new one);
+    ``paused``: every sender now waits until ``RateControl.paused_until``; ``covered``: the
+    pause lasts at least the answer's ``Retry-After``, so the request need not wait on its own.
+    """
+
+    lowered: bool = False
+    paused: bool = False
+    covered: bool = False
+
+
+_NOTHING = Reaction()
 
 
 @attrs.define
 class RateControl:
-    """The current rate of one throttle. ``rate is None`` means unlimited."""
+    """The state of one throttle's rate, a few plain numbers; methods take the time.
+
+    ``rate`` is enforced now (``None``: unlimited), ``ceiling`` is the configured rate,
+    ``learned`` the tenant's limit as last measured (``None``: unknown). ``epoch`` is the
+    origin of the current climb, ``decreased_at`` the time of the last decrease,
+    ``measured_from`` the start of the window the throttle counts successes over, and
+    ``paused_until`` the end of the current pause.
+    """
 
     limit: RateLimit
     ceiling: float | None = None
     rate: float | None = None
+    learned: float | None = None
+    epoch: float = -math.inf
+    start_rate: float = 0.0
+    decreased_at: float = -math.inf
+    measured_from: float = -math.inf
+    paused_until: float = -math.inf
+    origin: float | None = None
     changes: int = 0
     throttled: int = 0
-    _decreased_at: float = -math.inf
-    _throttled_at: float = -math.inf
-    _resume_at: float = -math.inf
-    _recovered_at: float = -math.inf
+    decreases: int = 0
+    pauses: int = 0
+    closed_since: float = math.inf
+    throttled_since: int = 0
+    _closed_mark: int = -1
 
     def __attrs_post_init__(self) -> None:
         if self.ceiling is None:
@@ -89,67 +176,187 @@ class RateControl:
         if self.rate is None:
             self.rate = self.ceiling
 
-    def on_throttled(
-        self, now: float, sent_at: float, observed: float, retry_after: float | None = None
-    ) -> bool:
-        """A 429 answered a request sent at ``sent_at``; ``observed`` is the recent send rate.
-
-        A 429 with ``retry_after`` says when to come back, and the throttle's shared pause is
-        the answer to it: the rate is lowered only when 429s come again for requests sent
-        after such a pause, within ``quiet`` seconds of its end (the rate, not a passing
-        storm, is then the trouble). Returns True when the rate changed.
-        """
-        self.throttled += 1
-        self._throttled_at = now
-        if retry_after is not None:
-            resumed_at = self._resume_at
-            self._resume_at = max(resumed_at, now + retry_after)
-            if not (sent_at >= resumed_at and now - resumed_at < self.limit.quiet):
-                return False
-        if sent_at <= self._decreased_at or now - self._decreased_at < self.limit.cooldown:
-            return False  # the same storm: already answered by the last decrease
-        if self.rate is None:  # unlimited: learn the ceiling from what the API refused
-            self.ceiling = max(observed, 1.0)
-            base = self.ceiling
-        else:
-            base = self.rate
-        assert self.ceiling is not None
-        new = max(self.limit.floor_for(self.ceiling), base * self.limit.decrease)
-        self._decreased_at = now
-        self._recovered_at = now
-        return self._set(new)
+    # --- reading ---------------------------------------------------------------------------
 
     @property
-    def adapting(self) -> bool:
-        """True while `on_tick` may change the rate (below the ceiling, or a learned one)."""
-        return self.rate is not None and (
-            self.limit.rate is None or self.ceiling is None or self.rate < self.ceiling
-        )
+    def floor(self) -> float:
+        """The lowest rate the law goes to."""
+        return self.limit.floor_for(self.ceiling)
 
-    def on_tick(self, now: float) -> bool:
-        """Additive recovery toward the ceiling; returns True when the rate changed.
+    def measured(self, now: float, successes: int) -> float | None:
+        """The API's rate measured from ``successes`` since `measured_from`, or None (too few)."""
+        start = self.measured_from if self.measured_from > -math.inf else self.origin
+        if start is None:
+            return None
+        seconds = now - start
+        if seconds < MIN_WINDOW or successes < MIN_COUNT:
+            return None
+        return successes / seconds
 
-        A ceiling learned from 429s (``rate=None``) lasts until the rate is back at it with
-        still no 429 one step later: then the throttle is unlimited again, as configured.
+    def target(self, now: float) -> float | None:
+        """The rate the law asks for at ``now`` (``None``: unlimited), the ceiling applied."""
+        if self.rate is None:
+            return None
+        ceiling = self.ceiling
+        learned = self.learned
+        if learned is None:
+            if ceiling is not None:
+                return ceiling
+            # slow start: double every SLOW_START seconds from start_rate
+            rate = self.start_rate * 2.0 ** min(64.0, (now - self.epoch) / SLOW_START)
+            return None if rate > MAX_RATE else max(rate, self.floor)
+        climb = self.limit.climb
+        x = (now - self.epoch - climb) / climb
+        rate = learned * (1.0 + (1.0 - self.limit.decrease) * x * x * x)
+        if ceiling is not None:
+            return max(min(rate, ceiling), self.floor)
+        if rate >= UNLIMITED * learned:
+            return None
+        return max(rate, self.floor)
+
+    # --- events ----------------------------------------------------------------------------
+
+    def start(self, now: float) -> None:
+        """The first send: the origin of the first measurement."""
+        if self.origin is None:
+            self.origin = now
+
+    def tick(self, now: float, recent: float | None = None) -> bool:
+        """Move the rate along the climb; True when it changed.
+
+        ``recent``: successful answers per second lately (None: not known yet). The climb
+        never goes beyond twice that (nor below the learned limit, or where a slow start
+        began): a rate the client does not use is not tested, so it is not raised (as while
+        every sender waits out a Retry-After).
         """
-        if self.rate is None or self.ceiling is None:
+        if self.rate is None:
             return False
-        if now - self._throttled_at < self.limit.quiet:
-            return False
-        if now - self._recovered_at < _RECOVERY_INTERVAL:
-            return False
-        self._recovered_at = now
-        if self.rate >= self.ceiling:
-            if self.limit.rate is None:
-                self.ceiling = None
-                return self._set(None)
-            return False
-        return self._set(min(self.ceiling, self.rate + self.limit.recovery * self.ceiling))
+        target = self.target(now)
+        if target is None:  # climbed far beyond what was learned: unlimited again
+            self.learned = None
+        elif self.learned is not None or self.ceiling is None:
+            used = 0.0 if recent is None else CAP * recent
+            cap = max(used, self.start_rate if self.learned is None else self.learned)
+            if target > cap:
+                target = cap
+                self._anchor(now, cap)
+        return self._set(target)
+
+    def on_throttled(
+        self,
+        now: float,
+        sent_at: float,
+        retry_after: float | None,
+        successes: int,
+        recent: float | None = None,
+        sending: float = 0.0,
+    ) -> Reaction:
+        """A 429 to a request sent at ``sent_at``.
+
+        ``successes``: successful answers to requests sent since `measured_from` (the
+        throttle's count); ``recent``: the rate of successful answers over the last second
+        or so (None: not known); ``sending``: the recent send rate, used only when the
+        throttle was unlimited and nothing could be measured.
+        """
+        self.throttled += 1
+        since_decrease = sent_at > self.decreased_at
+        if since_decrease:
+            self.throttled_since += 1
+        lowered = since_decrease and self._decrease(now, successes, recent, sending)
+        if retry_after is None:
+            return Reaction(lowered=lowered) if lowered else _NOTHING
+        paused = False
+        if now < self.paused_until:  # the API is still closed: the longest wait wins
+            paused = self._pause(now, retry_after)
+        elif lowered:
+            self.closed_since = math.inf
+            self._closed_mark = -1
+        elif since_decrease:
+            if successes != self._closed_mark:  # a success came since: not closed
+                self._closed_mark = successes
+                self.closed_since = sent_at
+            elif sent_at - self.closed_since >= CLOSED:
+                paused = self._pause(now, retry_after)
+        covered = self.paused_until >= now + retry_after
+        return Reaction(lowered=lowered, paused=paused, covered=covered)
 
     def set_ceiling(self, rate: float | None) -> bool:
-        """Change the configured rate at runtime (``None``: unlimited)."""
+        """Change the configured rate at runtime (``None``: find the limit, unlimited first).
+
+        What was learned is forgotten: the rate is the new ceiling (or unlimited) at once.
+        """
         self.ceiling = rate
+        self.learned = None
         return self._set(rate)
+
+    # --- the law ---------------------------------------------------------------------------
+
+    def _decrease(self, now: float, successes: int, recent: float | None, sending: float) -> bool:
+        rate = self.rate
+        measured = self.measured(now, successes)
+        decrease = self.limit.decrease
+        if measured is not None:
+            if rate is not None and measured >= rate * TOLERANCE:
+                return False  # the API accepted what was sent since the last decrease
+            if rate is not None and rate == self.ceiling and (recent or 0.0) >= rate * TOLERANCE:
+                return False  # held at the ceiling, and the API accepted it lately: a burst
+            if rate is None:  # unlimited until now: the limit is what the API accepted lately
+                learned = recent if recent is not None else measured
+            elif self.learned is None and self.ceiling is None:
+                learned = rate  # the end of a slow start: the rate that was too much
+            else:
+                # at most the rate, at least what got through since the last decrease
+                learned = max(measured, rate if recent is None else min(rate, recent))
+            self._lower(now, learned, learned * decrease)
+            return True
+        throttled = self.throttled_since
+        if rate is not None and throttled >= STILL_TOO_HIGH and 0 < successes <= 3 * throttled:
+            # right after a decrease, a quarter of the answers or more are 429: still too high
+            self._lower(now, rate, rate * decrease)
+            return True
+        if self.decreased_at > -math.inf and now - self.decreased_at < self.limit.cooldown:
+            return False
+        if rate is None:  # unlimited, and too early to measure: slow start from what was sent
+            self._lower(now, None, max(sending, self.floor) * decrease)
+            return True
+        if self.learned is None and self.ceiling is not None:
+            self.learned = self.ceiling  # the first event under a ceiling: climb back to it
+        self._lower(now, self.learned, rate * decrease)
+        return True
+
+    def _lower(self, now: float, learned: float | None, rate: float) -> None:
+        """Lower the rate to ``rate`` and climb from there toward ``learned``."""
+        floor = self.floor
+        rate = max(rate, floor)
+        if self.ceiling is not None:
+            rate = min(rate, self.ceiling)
+        self.learned = learned if learned is None else max(learned, floor)
+        self.decreased_at = self.measured_from = now
+        self.throttled_since = 0
+        self.decreases += 1
+        self._anchor(now, rate)
+        self._set(rate)
+
+    def _anchor(self, now: float, rate: float) -> None:
+        """Climb on from ``rate`` at ``now``."""
+        self.start_rate = rate
+        self.epoch = now
+        learned = self.learned
+        if learned is not None:
+            # the point of the climb at this rate: rate = learned (1 + (1 - decrease) x^3)
+            x = _cbrt((rate / learned - 1.0) / (1.0 - self.limit.decrease))
+            self.epoch = now - self.limit.climb * (1.0 + x)
+
+    def _pause(self, now: float, retry_after: float) -> bool:
+        until = now + retry_after
+        if until <= self.paused_until:
+            return False
+        if now >= self.paused_until:
+            self.pauses += 1
+        self.paused_until = until
+        self.measured_from = until
+        self.closed_since = math.inf
+        return True
 
     def _set(self, rate: float | None) -> bool:
         if rate == self.rate:
@@ -157,3 +364,7 @@ class RateControl:
         self.rate = rate
         self.changes += 1
         return True
+
+
+def _cbrt(value: float) -> float:
+    return math.copysign(abs(value) ** (1.0 / 3.0), value)

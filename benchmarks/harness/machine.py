@@ -12,7 +12,7 @@ from typing import Any
 _PACKAGES = (
     "webex-campaign-async",
     "aiohttp",
-    "aiolimiter",
+    "botocore",
     "attrs",
     "cattrs",
     "orjson",

@@ -217,6 +217,22 @@ class EmulatorCore:
         self.plan.reset()
         self._buckets.clear()
 
+    def set_rate(self, rate: float | None, now: float) -> None:
+        """Change every tenant's throttle to ``rate`` requests per second from ``now`` on.
+
+        Buckets keep the tokens they hold (refilled at the old rate until ``now``) and their
+        size. For benchmarks of a client that must follow a changing limit.
+        """
+        if rate is not None and not (math.isfinite(rate) and rate > 0):
+            raise ValueError(f"rate must be > 0 or None, not {rate!r}")
+        for bucket in self._buckets.values():
+            bucket.wait(now)  # refilled at the old rate up to now
+            if rate is not None:
+                bucket.rate = rate
+        if rate is None:
+            self._buckets.clear()
+        self.config = attrs.evolve(self.config, rate=rate)
+
     def issue_token(
         self,
         ttl: float | None = None,

@@ -120,6 +120,10 @@ class EmulatorProcess:
         result: dict[str, dict[str, Any]] = self._call("GET", path)["profiles"]
         return result
 
+    def set_rate(self, rate: float | None) -> None:
+        """Change the child's throttle from now on (``POST /_emulator/rate``)."""
+        self._call("POST", "/_emulator/rate", json.dumps({"rate": rate}).encode())
+
     def issue_token(self, ttl: float | None = None, max_requests: int | None = None) -> str:
         """A new access token from the child (``POST /_emulator/tokens``)."""
         body = json.dumps({"ttl": ttl, "max-requests": max_requests}).encode()

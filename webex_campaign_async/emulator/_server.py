@@ -3,7 +3,8 @@
 Besides the upsert path, admin routes without auth (loopback only): ``GET /_emulator/stats``
 (``?keys=1`` adds requests per key, ``?log=1`` the fault log), ``POST /_emulator/reset``,
 ``GET /_emulator/profiles/{profile_name}``, ``POST /_emulator/tokens``
-(``{"ttl": s, "max-requests": n}``) and ``GET /_emulator/faults``.
+(``{"ttl": s, "max-requests": n}``), ``GET /_emulator/faults`` and ``POST /_emulator/rate``
+(``{"rate": r}``: every tenant's throttle from now on, for benchmarks).
 """
 
 from __future__ import annotations
@@ -115,12 +116,28 @@ def create_app(core: EmulatorCore) -> web.Application:
             return _json({"error": str(exc)}, 400)
         return _json({"token": token, "ttl": ttl, "max-requests": max_requests, "tenant": tenant})
 
+    async def rate(request: web.Request) -> web.Response:
+        raw = await request.read()
+        try:
+            params = loads(raw) if raw.strip() else {}
+        except ValueError:
+            params = None
+        value = params["rate"] if isinstance(params, dict) and "rate" in params else "missing"
+        if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))):
+            return _json({"error": 'the body must be {"rate": <requests per second or null>}'}, 400)
+        try:
+            core.set_rate(value, clock())
+        except ValueError as exc:
+            return _json({"error": str(exc)}, 400)
+        return _json({"rate": value})
+
     router = app.router
     router.add_get("/_emulator/stats", stats)
     router.add_get("/_emulator/faults", faults)
     router.add_post("/_emulator/reset", reset)
     router.add_get("/_emulator/profiles/{profile_name}", profiles)
     router.add_post("/_emulator/tokens", tokens)
+    router.add_post("/_emulator/rate", rate)
     router.add_route("*", core.config.upsert_path, api)
     router.add_route("*", "/{tail:.*}", api)  # every other path: the core answers 404
     return app
