@@ -52,6 +52,9 @@ class Stats:
     - ``requests_per_key``: authenticated upsert requests per (profile-name, key), the
       ones answered 429 included (they count before the token bucket is asked).
     - ``max_per_second``/``max_per_100ms``: the most requests in any sliding window.
+    - ``first_at``/``last_at``: when the first and the latest request arrived (the
+      emulator's clock; None before any): ``(requests - 1) / (last_at - first_at)`` is the
+      rate the tenant saw.
     """
 
     track_keys: bool = True
@@ -62,6 +65,8 @@ class Stats:
     profiles_written: int = 0
     max_per_second: int = 0
     max_per_100ms: int = 0
+    first_at: float | None = None
+    last_at: float | None = None
     by_status: Counter[tuple[int, str | None]] = attrs.field(factory=Counter)
     faults: Counter[str] = attrs.field(factory=Counter)
     requests_per_key: Counter[tuple[str, str]] = attrs.field(factory=Counter)
@@ -76,6 +81,7 @@ class Stats:
         """Back to zero."""
         self.requests = self.throttled = self.applied = self.profiles_written = 0
         self.max_per_second = self.max_per_100ms = 0
+        self.first_at = self.last_at = None
         self.by_status.clear()
         self.faults.clear()
         self.requests_per_key.clear()
@@ -88,6 +94,9 @@ class Stats:
     def arrived(self, now: float) -> int:
         """Count one request arriving at ``now``; return its number (from 1)."""
         self.requests += 1
+        if self.first_at is None:
+            self.first_at = now
+        self.last_at = now
         second = self._second
         second.append(now)
         edge = now - 1.0
@@ -146,6 +155,8 @@ class Stats:
             "faults": dict(sorted(self.faults.items())),
             "max_per_second": self.max_per_second,
             "max_per_100ms": self.max_per_100ms,
+            "first_at": self.first_at,
+            "last_at": self.last_at,
             "keys_seen": len(per_key),
             "keys_sent_more_than_once": sum(1 for n in per_key.values() if n > 1),
             "max_requests_per_key": max(per_key.values(), default=0),

@@ -1,0 +1,234 @@
+"""RedisThrottle against a real redis-server: one schedule, one rate, one pause for all.
+
+Several throttles on one name stand for several processes (each has its own client and
+its own copy of the state). Schedule properties are checked on the send times Redis hands
+out (its own clock), not on how long the test took.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import subprocess
+import sys
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import redis.asyncio as aioredis
+import trustme
+
+from webex_campaign_async import (
+    CampaignClient,
+    ConfigurationError,
+    ProfileUpsert,
+    RateLimit,
+    RecordResult,
+    Response,
+)
+from webex_campaign_async.redis import RedisThrottle, tenant_name
+
+from ..fakes import FakeTransport, answer, applied
+from .server import RedisServer, free_port
+
+
+def most_in_window(times: list[float], window: float) -> int:
+    times = sorted(times)
+    j = 0
+    best = 0
+    for i, t in enumerate(times):
+        while times[j] <= t - window:
+            j += 1
+        best = max(best, i - j + 1)
+    return best
+
+
+async def take(throttle: RedisThrottle, n: int) -> list[float]:
+    return [await throttle.acquire() for _ in range(n)]
+
+
+async def test_two_processes_share_one_schedule(redis_server: RedisServer) -> None:
+    """The rate and the burst hold for both together; a skewed local clock changes nothing."""
+    rate, burst = 200.0, 4
+    limit = RateLimit(rate, burst=burst)
+    loop = asyncio.get_running_loop()
+    a = RedisThrottle(redis_server.url, name="schedule", rate=limit)
+    b = RedisThrottle(
+        redis_server.url, name="schedule", rate=limit, clock=lambda: loop.time() + 3600.0
+    )
+    async with a, b:
+        sent = await asyncio.gather(take(a, 20), take(b, 20), take(a, 20))
+    times = sorted(t for part in sent for t in part)
+    assert len(times) == 60
+    for window in (0.01, 0.05, 0.1, 0.2):  # never more than the burst plus the rate's worth
+        assert most_in_window(times, window) <= burst + window * rate + 1e-6, window
+    span = times[-1] - times[0]
+    assert span >= (60 - burst) / rate - 1e-3  # and paced: not faster than the rate
+
+
+async def test_a_429_anywhere_lowers_the_rate_of_every_process(redis_server: RedisServer) -> None:
+    a = RedisThrottle(redis_server.url, name="lower")
+    b = RedisThrottle(redis_server.url, name="lower")
+    async with a, b:
+        assert a.rate is None
+        sent = await take(a, 10)
+        for at in sent:
+            a.succeeded(at)
+        a.throttled(sent[-1], None)
+        await asyncio.gather(*a._tasks)
+        assert a.rate is not None
+        await b.acquire()  # b reads the new state on its next send
+        assert b.rate == a.rate
+        assert b.learned == a.learned
+
+
+async def test_set_rate_reaches_every_process(redis_server: RedisServer) -> None:
+    a = RedisThrottle(redis_server.url, name="set-rate", rate=100)
+    b = RedisThrottle(redis_server.url, name="set-rate", rate=100)
+    async with a, b:
+        await take(b, 2)
+        a.set_rate(40)
+        await asyncio.gather(*a._tasks)
+        await b.acquire()
+        assert a.rate == b.rate == 40
+
+
+async def test_a_retry_after_pauses_every_process_until_one_instant(
+    redis_server: RedisServer,
+) -> None:
+    """429s with Retry-After and no success for a while: the API looks closed, every
+    process waits until the same instant, then they resume paced."""
+    a = RedisThrottle(redis_server.url, name="pause", rate=RateLimit(100, burst=1))
+    b = RedisThrottle(redis_server.url, name="pause", rate=RateLimit(100, burst=1))
+    async with a, b:
+        for _ in range(40):  # 429s only, to requests sent over a third of a second
+            at = await a.acquire()
+            a.throttled(at, 1.0)
+            await asyncio.gather(*a._tasks)
+            if a._control.paused_until > at:
+                break
+        until = a._control.paused_until
+        assert until > at, "the law never paused"
+        resumed = sorted(await asyncio.gather(a.acquire(), b.acquire(), b.acquire()))
+        assert resumed[0] >= until - 1e-3  # nobody before the instant
+        rate = b.rate
+        assert rate is not None
+        assert resumed[2] - resumed[0] >= 2 / rate - 1e-3  # and paced after it
+
+
+async def test_unreachable_at_start_is_a_configuration_error() -> None:
+    throttle = RedisThrottle(f"redis://:hunter2@127.0.0.1:{free_port()}/0", name="down")
+    with pytest.raises(ConfigurationError, match="cannot reach Redis") as info:
+        async with throttle:
+            pass
+    assert "hunter2" not in str(info.value)
+    with pytest.raises(ConfigurationError):
+        await throttle.acquire()
+    await throttle.aclose()
+
+
+@pytest.fixture
+def secured(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
+    """A redis-server behind TLS (a throwaway CA) with a password: (url, wrong-password url)."""
+    ca = trustme.CA()
+    cert = ca.issue_cert("127.0.0.1")
+    where = tmp_path_factory.mktemp("tls")
+    ca.cert_pem.write_to_path(str(where / "ca.pem"))
+    cert.private_key_pem.write_to_path(str(where / "key.pem"))
+    cert.cert_chain_pems[0].write_to_path(str(where / "cert.pem"))
+    port = free_port()
+    server = RedisServer(
+        "--tls-port", str(port), "--tls-cert-file", str(where / "cert.pem"),
+        "--tls-key-file", str(where / "key.pem"), "--tls-ca-cert-file", str(where / "ca.pem"),
+        "--tls-auth-clients", "no", "--requirepass", "s3cret-pw",
+    )  # fmt: skip
+    base = f"127.0.0.1:{port}/0?ssl_ca_certs={where / 'ca.pem'}"
+    yield f"rediss://:s3cret-pw@{base}", f"rediss://:wrong@{base}"
+    server.close()
+
+
+async def test_tls_and_a_password_in_the_url(secured: tuple[str, str]) -> None:
+    url, wrong = secured
+    async with RedisThrottle(url, name="tls", rate=50) as throttle:
+        assert len(await take(throttle, 3)) == 3
+    with pytest.raises(ConfigurationError) as info:
+        async with RedisThrottle(wrong, name="tls"):
+            pass
+    assert "wrong" not in str(info.value)
+
+
+async def test_redis_lost_and_back_mid_run_loses_no_record() -> None:
+    server = RedisServer()
+    seen: list[RecordResult] = []
+    loop = asyncio.get_running_loop()
+
+    def on_result(result: RecordResult) -> None:
+        seen.append(result)
+        if len(seen) == 60:  # Redis goes away for a third of a second, data and all
+            server.stop()
+            loop.call_later(0.3, server.start)
+
+    try:
+        throttle = RedisThrottle(server.url, name="outage", rate=RateLimit(400, burst=4))
+        transport = FakeTransport(latency=0.002)
+        async with (
+            throttle,
+            CampaignClient(
+                "http://127.0.0.1:9", api_key="k", throttle=throttle, transport=transport
+            ) as client,
+        ):
+            records = [ProfileUpsert("p", key=f"k{i}", attributes={"a": "1"}) for i in range(200)]
+            report = await client.bulk_upsert(records, on_result=on_result)
+    finally:
+        server.close()
+    assert report.total == report.applied == 200
+    assert sorted(r.index for r in seen) == list(range(200))
+    assert sorted(transport.keys_sent()) == sorted(f"k{i}" for i in range(200))  # once each
+
+
+async def test_the_secret_never_reaches_redis(
+    redis_server: RedisServer, redis_client: aioredis.Redis
+) -> None:
+    secret = "key-5f0c9e7d8b6a4e3f2d1c0b9a"
+    base_url = "https://tenant.webexcampaign.io"
+    throttle = RedisThrottle.for_tenant(redis_server.url, base_url, secret)
+    calls = 0
+
+    def answers(wire: dict[str, Any], attempt: int, headers: Any) -> Response:
+        nonlocal calls
+        calls += 1
+        return answer(429, "429", "Too many requests.") if calls % 7 == 0 else applied()
+
+    async with (
+        throttle,
+        CampaignClient(
+            base_url, api_key=secret, throttle=throttle, transport=FakeTransport(answers)
+        ) as client,
+    ):
+        await client.bulk_upsert(
+            [ProfileUpsert("p", key=f"k{i}", attributes={"a": "1"}) for i in range(50)]
+        )
+    stored = []
+    async for key in redis_client.scan_iter():
+        stored.append(key)
+        stored += [b for pair in (await redis_client.hgetall(key)).items() for b in pair]
+    text = b"\n".join(stored).decode()
+    assert tenant_name(base_url, secret) in text
+    assert secret not in text
+    assert hashlib.sha256(secret.encode()).hexdigest() not in text
+
+
+def test_without_redis_py_the_import_names_the_extra() -> None:
+    code = (
+        "import sys; sys.modules['redis'] = None; sys.modules['redis.asyncio'] = None\n"
+        "import webex_campaign_async.redis"
+    )
+    done = subprocess.run(  # noqa: S603 - our interpreter, our code
+        [sys.executable, "-c", code], capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 1
+    last = done.stderr.strip().splitlines()[-1]
+    assert last == (
+        "ImportError: webex_campaign_async.redis needs redis-py: "
+        "pip install 'webex-campaign-async[redis]'"
+    )

@@ -1,0 +1,137 @@
+"""The throttle's steps on the Redis server: each one atomic Lua script, timed by Redis.
+
+One hash per throttle (``webex-campaign:{<name>}``, one Cluster slot) holds:
+
+- ``ver``: the version of the shared rate state, bumped by every write of ``state``;
+- ``state``: the rate law's state as JSON (written by `WRITE`, compare-and-set on ``ver``);
+- ``tat``: the GCRA theoretical arrival time of the next send, in Redis seconds;
+- ``paused``: until when every sender waits (a ``Retry-After`` the API meant for all);
+- ``okf`` / ``ok``: the start of the current measurement window and the successful
+  answers counted since (processes add theirs on each acquire);
+- ``rb``, ``r0`` .. ``r9``: successful answers per 100 ms over the last second;
+- ``origin`` / ``sent``: the first send and the sends since, for the rate while unlimited.
+
+Times are formatted with six decimals (Lua's own ``tostring`` keeps 14 digits: 10 ms at
+today's epoch). Every script refreshes the key's time to live.
+"""
+
+from __future__ import annotations
+
+__all__ = ["ACQUIRE", "INIT", "READ", "WRITE"]
+
+_NOW = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+local function fmt(x) return string.format('%.6f', x) end
+"""
+
+_RECENT = """
+local function add_recent(key, now, n)
+  local idx = math.floor(now * 10)
+  local last = tonumber(redis.call('HGET', key, 'rb') or idx)
+  if idx > last then
+    for i = last + 1, math.min(idx, last + 10) do redis.call('HSET', key, 'r' .. (i % 10), 0) end
+    redis.call('HSET', key, 'rb', idx)
+  elseif idx < last then
+    idx = last
+  end
+  redis.call('HINCRBY', key, 'r' .. (idx % 10), n)
+end
+"""
+
+#: KEYS[1]; ARGV: version the caller's rate comes from, rate ('' unlimited), burst,
+#: successes to add, the window they belong to, time to live.
+#: Returns {'ok', now, wait} (send ``wait`` seconds after ``now``), or {'stale', now}.
+ACQUIRE = (
+    _NOW
+    + _RECENT
+    + """
+local key = KEYS[1]
+local ver = redis.call('HGET', key, 'ver')
+if not ver then return {'none', fmt(now)} end
+local ok = tonumber(ARGV[4])
+if ok > 0 then
+  if redis.call('HGET', key, 'okf') == ARGV[5] then redis.call('HINCRBY', key, 'ok', ok) end
+  add_recent(key, now, ok)
+end
+if ver ~= ARGV[1] then
+  redis.call('EXPIRE', key, ARGV[6])
+  return {'stale', fmt(now)}
+end
+if redis.call('HSETNX', key, 'origin', fmt(now)) == 1 then
+  redis.call('HSET', key, 'rb', math.floor(now * 10))
+end
+redis.call('HINCRBY', key, 'sent', 1)
+local paused = tonumber(redis.call('HGET', key, 'paused') or '0')
+local wait = 0
+if ARGV[2] == '' then
+  if now < paused then wait = paused - now end
+else
+  local interval = 1 / tonumber(ARGV[2])
+  local tau = (tonumber(ARGV[3]) - 1) * interval
+  local tat = tonumber(redis.call('HGET', key, 'tat') or '0')
+  if tat < paused + tau then tat = paused + tau end  -- nothing accrues during a pause
+  local at = math.max(now, tat - tau)
+  redis.call('HSET', key, 'tat', fmt(math.max(tat, at) + interval))
+  wait = at - now
+end
+redis.call('EXPIRE', key, ARGV[6])
+return {'ok', fmt(now), fmt(wait)}
+"""
+)
+
+#: KEYS[1]; ARGV: the initial state JSON, its window start, time to live.
+#: Creates the throttle's state unless it exists. Returns {created (0/1), now}.
+INIT = (
+    _NOW
+    + """
+local key = KEYS[1]
+local created = 0
+if redis.call('HSETNX', key, 'ver', 1) == 1 then
+  redis.call('HSET', key, 'state', ARGV[1], 'okf', ARGV[2], 'ok', 0, 'paused', 0, 'tat', 0,
+             'sent', 0)
+  created = 1
+end
+redis.call('EXPIRE', key, ARGV[3])
+return {created, fmt(now)}
+"""
+)
+
+#: KEYS[1]. Returns {now, ver, state, okf, ok, paused, origin, sent, rb, r0 .. r9}.
+READ = (
+    _NOW
+    + """
+local key = KEYS[1]
+local v = redis.call('HMGET', key, 'ver', 'state', 'okf', 'ok', 'paused', 'origin', 'sent',
+                     'rb', 'r0', 'r1', 'r2', 'r3', 'r4', 'r5', 'r6', 'r7', 'r8', 'r9')
+local out = {fmt(now)}
+for i = 1, #v do out[i + 1] = v[i] or '' end
+return out
+"""
+)
+
+#: KEYS[1]; ARGV: the version the new state was computed from, the state JSON, paused
+#: until, the window start (a new one resets the count), the bucket to empty ('' or the
+#: seconds of burst to take away from now: a decrease), time to live.
+#: Returns {'ok', new version} or {'stale', version}.
+WRITE = (
+    _NOW
+    + """
+local key = KEYS[1]
+local ver = redis.call('HGET', key, 'ver')
+if ver ~= ARGV[1] then return {'stale', ver or ''} end
+redis.call('HSET', key, 'state', ARGV[2], 'paused', ARGV[3])
+if redis.call('HGET', key, 'okf') ~= ARGV[4] then
+  redis.call('HSET', key, 'okf', ARGV[4], 'ok', 0)
+end
+if ARGV[5] ~= '' then
+  local floor = now + tonumber(ARGV[5])
+  if tonumber(redis.call('HGET', key, 'tat') or '0') < floor then
+    redis.call('HSET', key, 'tat', fmt(floor))
+  end
+end
+local new = redis.call('HINCRBY', key, 'ver', 1)
+redis.call('EXPIRE', key, ARGV[6])
+return {'ok', tostring(new)}
+"""
+)

@@ -1,0 +1,354 @@
+"""`RedisThrottle`: one throttle for every process and host of a tenant, kept in Redis.
+
+Each process runs the same rate law (`RateControl`) on the state it reads from Redis and
+writes it back compare-and-set; each send takes its slot from one GCRA schedule in Redis.
+Every time is Redis's: hosts with skewed clocks share one schedule.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import math
+from collections.abc import Awaitable, Callable
+from types import TracebackType
+from typing import Any
+
+import redis.asyncio as aioredis
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import RedisError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from .._ratecontrol import RateControl, RateLimit
+from ..exceptions import ConfigurationError
+from ._scripts import ACQUIRE, INIT, READ, WRITE
+from ._state import BUCKETS, dump, load, recent_rate, tenant_name
+
+__all__ = ["RedisThrottle"]
+
+logger = logging.getLogger("webex_campaign_async")
+
+#: Seconds between two reads of the shared state by one process (the climb moves on).
+SYNC_EVERY = 0.1
+#: Longest wait between two attempts to reach a Redis that went away.
+RECONNECT_CAP = 2.0
+_LOST = (RedisConnectionError, RedisTimeoutError, ConnectionError, OSError)
+
+
+class RedisThrottle:
+    """A `Throttle` shared through Redis by every process that uses the same ``name``.
+
+    ``redis`` is a URL (``redis://``, ``rediss://`` for TLS, a password as
+    ``redis://:password@host:6379/0``) or a ``redis.asyncio.Redis`` client (not closed
+    here). ``rate`` is a ceiling in requests per second or a `RateLimit`, as for
+    `AdaptiveThrottle`; the first process to use ``name`` writes the shared state, and
+    `set_rate` changes it for all. ``RedisThrottle.for_tenant(redis, base_url, key)``
+    names it from the tenant (a hash: the key never reaches Redis).
+
+    Shared: the GCRA schedule every send takes its slot from (the rate and the burst hold
+    for all processes together), the learned limit and the climb (a 429 in any process
+    lowers the rate for all, once per congestion event), and a ``Retry-After`` pause (every
+    process waits until the same instant, then resumes paced).
+
+    Redis unreachable at start is a `ConfigurationError` (``async with`` or `connect` says
+    so at once). Lost later, sending waits and reconnects with backoff, logging once: no
+    record is lost, and no process guesses a share of the tenant's rate meanwhile.
+    """
+
+    def __init__(
+        self,
+        redis: str | aioredis.Redis,
+        *,
+        name: str,
+        rate: float | RateLimit | None = None,
+        ttl: float = 3600.0,
+        prefix: str = "webex-campaign",
+        clock: Callable[[], float] | None = None,
+        sleep: Callable[[float], Awaitable[object]] | None = None,
+    ) -> None:
+        if not isinstance(name, str) or not name or "}" in name:
+            raise ConfigurationError(f"name must be a non-empty string without '}}', got {name!r}")
+        self._limit = rate if isinstance(rate, RateLimit) else RateLimit(rate)
+        self._owns_client = isinstance(redis, str)
+        if isinstance(redis, str):
+            self._where = _without_password(redis)
+            self._client = aioredis.Redis.from_url(
+                redis, socket_timeout=5.0, socket_connect_timeout=5.0, health_check_interval=10
+            )
+        else:
+            self._where = repr(redis)
+            self._client = redis
+        self._key = f"{prefix}:{{{name}}}"  # one hash slot: Redis Cluster keeps it on one node
+        self._ttl = str(int(ttl))
+        self._clock = clock
+        self._sleep = sleep or asyncio.sleep
+        self._acquire_script = self._client.register_script(ACQUIRE)
+        self._init_script = self._client.register_script(INIT)
+        self._read_script = self._client.register_script(READ)
+        self._write_script = self._client.register_script(WRITE)
+        self._control = RateControl(self._limit)  # the shared state, as last read
+        self._ver = ""
+        self._rate: float | None = self._control.rate
+        self._changes = 0
+        self._synced_at = -math.inf
+        self._connected = False
+        self._lost = False
+        self._ok = 0  # successes not yet added to the shared count
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    @classmethod
+    def for_tenant(
+        cls, redis: str | aioredis.Redis, base_url: str, credential: str, **options: Any
+    ) -> RedisThrottle:
+        """A throttle named for one tenant: the base URL and a hash of its key or token."""
+        return cls(redis, name=tenant_name(base_url, credential), **options)
+
+    def __repr__(self) -> str:
+        return f"<RedisThrottle {self._key} at {self._where} rate={self._rate!r}>"
+
+    # --- lifetime ------------------------------------------------------------------------------
+
+    async def __aenter__(self) -> RedisThrottle:
+        await self.connect()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def connect(self) -> None:
+        """Reach Redis and read (or create) the shared state; `ConfigurationError` if not."""
+        try:
+            await self._client.ping()
+            await self._init()
+            await self._sync()
+        except RedisError as exc:
+            raise ConfigurationError(f"cannot reach Redis at {self._where}: {exc}") from None
+        except OSError as exc:
+            raise ConfigurationError(f"cannot reach Redis at {self._where}: {exc}") from None
+        self._connected = True
+
+    async def aclose(self) -> None:
+        """Finish the pending writes; close the client if it was made from a URL."""
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self._owns_client:
+            await self._client.aclose()
+
+    def _local(self) -> float:
+        return self._clock() if self._clock is not None else asyncio.get_running_loop().time()
+
+    # --- the shared state ----------------------------------------------------------------------
+
+    async def _init(self) -> None:
+        await self._init_script(
+            keys=[self._key], args=[dump(RateControl(self._limit)), "-inf", self._ttl]
+        )
+
+    async def _read(self) -> tuple[float, RateControl, float | None, int, int]:
+        """(now, the state, the recent success rate, successes in the window, sends)."""
+        raw = [
+            v.decode() if isinstance(v, bytes) else str(v)
+            for v in await self._read_script(keys=[self._key])
+        ]
+        now = float(raw[0])
+        ver, state, _okf, ok, _paused, origin, sent, last = raw[1:9]
+        if not ver:  # gone (Redis restarted without its data, or the key expired)
+            await self._init()
+            return await self._read()
+        self._ver = ver
+        control = load(state, self._limit)
+        control.origin = float(origin) if origin else None
+        buckets = [int(b or 0) for b in raw[9 : 9 + BUCKETS]]
+        recent = recent_rate(now, control.origin, int(last) if last else None, buckets)
+        return now, control, recent, int(ok or 0), int(sent or 0)
+
+    async def _sync(self) -> None:
+        """Read the shared state and move the climb on; write it when the law re-anchored."""
+        now, control, recent, _, _ = await self._read()
+        before = dump(control)
+        control.tick(now, recent)
+        if _anchored(before, dump(control)):
+            await self._write(control, now, lowered=False)
+        self._adopt(control)
+        self._synced_at = self._local()
+
+    async def _write(self, control: RateControl, now: float, *, lowered: bool) -> bool:
+        rate = control.rate
+        empty = ""
+        if lowered and rate is not None:
+            empty = repr(self._limit.burst_for(rate) / rate)  # a decrease empties the bucket
+        paused = control.paused_until
+        reply = await self._write_script(
+            keys=[self._key],
+            args=[
+                self._ver,
+                dump(control),
+                repr(paused) if math.isfinite(paused) else "0",
+                repr(control.measured_from),
+                empty,
+                self._ttl,
+            ],
+        )
+        status, ver = (v.decode() if isinstance(v, bytes) else str(v) for v in reply)
+        if status == "ok":
+            self._ver = ver
+            return True
+        return False
+
+    def _adopt(self, control: RateControl) -> None:
+        if control.measured_from != self._control.measured_from:
+            self._ok = 0  # a new window: what was counted belongs to the old one
+        self._control = control
+        rate = control.rate
+        ceiling = self._limit.rate  # this process's own ceiling holds whatever is shared
+        if ceiling is not None and (rate is None or rate > ceiling):
+            rate = ceiling
+        if rate != self._rate:
+            self._rate = rate
+            self._changes += 1
+
+    def _spawn(self, work: Callable[[], Awaitable[None]]) -> None:
+        task = asyncio.ensure_future(self._guard(work))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _guard(self, work: Callable[[], Awaitable[None]]) -> None:
+        try:
+            await work()
+        except (*_LOST, RedisError) as exc:
+            logger.warning("the shared throttle could not update Redis: %s", exc)
+
+    # --- the protocol ----------------------------------------------------------------------------
+
+    @property
+    def rate(self) -> float | None:
+        return self._rate
+
+    @property
+    def rate_changes(self) -> int:
+        return self._changes
+
+    @property
+    def learned(self) -> float | None:
+        """The tenant's limit as last learned by any process (None: not known)."""
+        return self._control.learned
+
+    def ready(self) -> bool:
+        return False  # every send asks Redis
+
+    def try_acquire(self) -> float | None:
+        return None
+
+    async def acquire(self) -> float:
+        if not self._connected:
+            await self.connect()
+        delay = 0.05
+        while True:
+            try:
+                if self._local() - self._synced_at >= SYNC_EVERY:
+                    await self._sync()
+                rate = self._rate
+                burst = self._limit.burst_for(rate) if rate is not None else 1
+                ok, self._ok = self._ok, 0
+                reply = await self._acquire_script(
+                    keys=[self._key],
+                    args=[
+                        self._ver,
+                        "" if rate is None else repr(rate),
+                        burst,
+                        ok,
+                        repr(self._control.measured_from),
+                        self._ttl,
+                    ],
+                )
+            except _LOST as exc:
+                if not self._lost:
+                    self._lost = True
+                    logger.warning("lost Redis at %s (%s): sending waits for it", self._where, exc)
+                await self._sleep(delay)
+                delay = min(RECONNECT_CAP, delay * 2)
+                continue
+            if self._lost:
+                self._lost = False
+                logger.warning("Redis at %s is back: sending goes on", self._where)
+            status, now, *rest = (v.decode() if isinstance(v, bytes) else str(v) for v in reply)
+            if status == "ok":
+                wait = float(rest[0])
+                if wait > 0:
+                    await self._sleep(wait)
+                return float(now) + wait
+            await self._sync()  # 'stale': another process changed the state; 'none': it is gone
+
+    def succeeded(self, sent_at: float) -> None:
+        if sent_at > self._control.measured_from:
+            self._ok += 1
+
+    def throttled(self, sent_at: float, retry_after: float | None) -> bool:
+        """Report the 429 to every process (in the background); the request that got it
+        waits its own ``Retry-After``."""
+        self._spawn(lambda: self._on_throttled(sent_at, retry_after))
+        return False
+
+    async def _on_throttled(self, sent_at: float, retry_after: float | None) -> None:
+        for _ in range(8):  # compare-and-set: another process may write in between
+            now, control, recent, ok, sent = await self._read()
+            control.tick(now, recent)
+            origin = control.origin if control.origin is not None else now
+            sending = sent / max(now - origin, 0.25)
+            reaction = control.on_throttled(
+                now, sent_at, retry_after, ok + self._ok, recent, sending
+            )
+            if await self._write(control, now, lowered=reaction.lowered):
+                self._adopt(control)
+                return
+
+    def set_rate(self, rate: float | None) -> None:
+        """Change the configured rate for every process using this name."""
+        if rate is not None and not (rate > 0 and math.isfinite(rate)):
+            raise ConfigurationError(f"rate must be a positive number or None, got {rate!r}")
+        self._limit = RateLimit(rate, **_limit_options(self._limit))
+        self._control.set_ceiling(rate)
+        self._adopt(self._control)
+        self._spawn(lambda: self._set_ceiling(rate))
+
+    async def _set_ceiling(self, rate: float | None) -> None:
+        for _ in range(8):
+            now, control, _, _, _ = await self._read()
+            control.set_ceiling(rate)
+            if await self._write(control, now, lowered=False):
+                self._adopt(control)
+                return
+
+
+def _anchored(before: str, after: str) -> bool:
+    """True when a tick changed more than the rate and its change count (the law re-anchored
+    its climb, or forgot what it learned): that must be shared."""
+    a: dict[str, Any] = json.loads(before)
+    b: dict[str, Any] = json.loads(after)
+    for name in ("rate", "changes"):
+        a.pop(name, None)
+        b.pop(name, None)
+    return a != b
+
+
+def _limit_options(limit: RateLimit) -> dict[str, Any]:
+    import attrs
+
+    return {k: v for k, v in attrs.asdict(limit).items() if k != "rate"}
+
+
+def _without_password(url: str) -> str:
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.hostname or ""
+    netloc = f"{parts.username or ''}:***@{host}" + (f":{parts.port}" if parts.port else "")
+    return urlunsplit(parts._replace(netloc=netloc))
