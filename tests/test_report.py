@@ -232,3 +232,14 @@ def test_the_table_of_an_aborted_run_without_requests() -> None:
     assert "latency" not in text
     assert "API codes" not in text
     assert "throttle at the end" not in text
+
+
+def test_the_report_shows_the_learned_limit_and_the_rate_over_time() -> None:
+    builder = ReportBuilder()
+    builder.rates.add(0.0, None)
+    builder.rates.add(0.25, 180.0)
+    report = builder.build(elapsed=1.0, learned_rate=200.0, held_back=3)
+    assert report.to_dict()["learned_rate"] == 200.0
+    assert report.to_dict()["rates"] == [[0.0, None], [0.25, 180.0]]
+    assert "throttle at the end 180.0/s (limit learned 200.0/s)" in str(report)
+    assert "held back for per-key order 3" in str(report)

@@ -130,6 +130,11 @@ class CampaignClient:
         """The rate the throttle enforces now (lower than configured after 429s)."""
         return self._sender.throttle.rate
 
+    @property
+    def learned_rate(self) -> float | None:
+        """The tenant's limit as the throttle learned it from 429s (None: not known yet)."""
+        return self._sender.throttle.learned
+
     def set_rate(self, rate: float | None) -> None:
         """Change the configured rate at runtime; every request in flight or to come obeys it."""
         self._sender.throttle.set_rate(rate)

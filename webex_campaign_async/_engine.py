@@ -351,6 +351,7 @@ class BulkRun:
             rate_changes=counts.rate_changes - base.rate_changes,
             token_refreshes=counts.token_refreshes - base.token_refreshes,
             connection_failures=counts.connect_failures - base.connect_failures,
+            learned_rate=counts.learned,
             held_back=self._intake.order.waited if self._intake.order is not None else 0,
             abort_reason=self._reason,
         )

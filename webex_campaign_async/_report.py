@@ -104,7 +104,8 @@ class BulkReport:
     ``connection_failures`` the connections that failed before a request was sent,
     ``throttled`` the 429 answers seen, ``rate_changes`` the throttle's adaptations,
     ``held_back`` the records that waited for an earlier record of their key, and ``rates``
-    the throttle's rate over the run (``None``: unlimited) as ``(seconds, rate)`` points.
+    the throttle's rate over the run (``None``: unlimited) as ``(seconds, rate)`` points,
+    ``learned_rate`` the tenant's limit as the throttle learned it from 429s (if it did).
     ``aborted`` says the run ended before its input did (``abort_reason`` says why); records
     it never read are not in the report.
     """
@@ -120,6 +121,7 @@ class BulkReport:
     elapsed: float
     latency: LatencySummary
     connection_failures: int = 0
+    learned_rate: float | None = None
     held_back: int = 0
     rates: tuple[tuple[float, float | None], ...] = ()
     aborted: bool = False
@@ -179,6 +181,7 @@ class BulkReport:
             "rate_changes": self.rate_changes,
             "token_refreshes": self.token_refreshes,
             "connection_failures": self.connection_failures,
+            "learned_rate": self.learned_rate,
             "elapsed": round(self.elapsed, 6),
             "records_per_second": round(self.records_per_second, 3),
             "latency": attrs.asdict(self.latency),
@@ -204,10 +207,13 @@ class BulkReport:
             f"{self.token_refreshes:,}, failed connections {self.connection_failures:,}"
         )
         rate = self.rates[-1][1] if self.rates else None
-        if rate is not None or self.held_back:
+        if rate is not None or self.learned_rate is not None or self.held_back:
+            learned = (
+                "" if self.learned_rate is None else f" (limit learned {_rate(self.learned_rate)})"
+            )
             lines.append(
-                f"  throttle at the end {_rate(rate)}, records held back for per-key order "
-                f"{self.held_back:,}"
+                f"  throttle at the end {_rate(rate)}{learned}, records held back for per-key "
+                f"order {self.held_back:,}"
             )
         lat = self.latency
         if lat.max is not None:
@@ -271,6 +277,7 @@ class ReportBuilder:
         rate_changes: int = 0,
         token_refreshes: int = 0,
         connection_failures: int = 0,
+        learned_rate: float | None = None,
         held_back: int = 0,
         abort_reason: str | None = None,
     ) -> BulkReport:
@@ -292,6 +299,7 @@ class ReportBuilder:
                 latency.maximum if latency.count else None,
             ),
             connection_failures=connection_failures,
+            learned_rate=learned_rate,
             held_back=held_back,
             rates=tuple(self.rates.points),
             aborted=abort_reason is not None,

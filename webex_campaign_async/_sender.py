@@ -44,6 +44,7 @@ class SendCounts:
     token_refreshes: int = 0  #: new tokens asked for after a 498
     rate: float | None = None  #: the throttle's rate now (None: unlimited)
     connect_failures: int = 0  #: connections that failed before a request was sent
+    learned: float | None = None  #: the tenant's limit as the throttle last learned it
 
 
 class Sender(Protocol):
@@ -106,6 +107,7 @@ class HttpSender:
             self.credentials.refreshes,
             throttle.rate,
             self.connect_failures,
+            throttle.learned,
         )
 
     async def send(

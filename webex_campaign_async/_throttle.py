@@ -72,6 +72,10 @@ class Throttle(Protocol):
     def rate_changes(self) -> int:
         """Times the enforced rate changed so far (adaptation and `set_rate`)."""
 
+    @property
+    def learned(self) -> float | None:
+        """The tenant's limit as last learned from its 429s (``None``: not known)."""
+
     def set_rate(self, rate: float | None) -> None:
         """Change the configured rate at runtime (``None``: unlimited)."""
 

@@ -51,6 +51,10 @@ def test_lines_when_tqdm_is_missing(monkeypatch: pytest.MonkeyPatch) -> None:
         (Snapshot(7, None, {APPLIED: 7}, None), ["7 ", "applied 7  throttle unlimited"]),
         (Snapshot(200, 200, {APPLIED: 200}, 100.0), ["200/200 (100%)"]),
         (Snapshot(0, 10, {}, None), ["applied 0  throttle"]),
+        (
+            Snapshot(90, None, {APPLIED: 90}, 180.0, 200.0),
+            ["throttle 180/s (limit 200/s)"],  # the rate now, and the limit it learned
+        ),
     ],
 )
 def test_line_content(snapshot: Snapshot, expected: list[str]) -> None:

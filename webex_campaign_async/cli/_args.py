@@ -8,7 +8,7 @@ import os
 from typing import Any, NoReturn
 
 from .. import UpdateLink, UpsertMode
-from ._options import API_KEY_ENV, BASE_URL_ENV, JobOptions, UsageError
+from ._options import API_KEY_ENV, BASE_URL_ENV, REDIS_URL_ENV, JobOptions, UsageError
 from ._readers import (
     DEFAULT_ENCODING,
     CsvOptions,
@@ -187,6 +187,13 @@ def build_parser() -> argparse.ArgumentParser:
         "SSL_CERT_FILE replaces the system's CAs instead",
     )
     up.add_argument(
+        "--redis-url",
+        default=os.environ.get(REDIS_URL_ENV),
+        metavar="URL",
+        help="share one throttle with every worker of the tenant through this Redis "
+        f"(redis:// or rediss://; default: ${REDIS_URL_ENV}, which keeps a password off argv)",
+    )
+    up.add_argument(
         "--no-proxy",
         action="store_true",
         help="ignore HTTPS_PROXY / HTTP_PROXY / NO_PROXY and connect directly",
@@ -237,6 +244,7 @@ def job_options(args: argparse.Namespace) -> JobOptions:
         allow_insecure_http=args.allow_insecure_http,
         ca_file=args.ca_file,
         trust_env=not args.no_proxy,
+        redis_url=args.redis_url or None,
         **job_arguments(args, args.input),
     )
 

@@ -9,7 +9,7 @@ import json
 import os
 import ssl
 from collections.abc import Iterator
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import attrs
 
@@ -24,6 +24,7 @@ from .. import (
     RecordResult,
     RecordStatus,
     RetryPolicy,
+    Throttle,
 )
 from .._files import FailuresWriter, open_private
 from ._input import estimate_total, read_records
@@ -32,6 +33,9 @@ from ._options import EXIT_ABORTED, EXIT_NOT_ALL_APPLIED, EXIT_OK, JobOptions, U
 from ._progress import Progress, Snapshot, make_progress
 from ._signals import graceful_signals
 from ._summary import SHOWN_PROBLEMS, Tally, one_line, summarize, write_report
+
+if TYPE_CHECKING:
+    from ..redis import RedisThrottle
 
 __all__ = ["Job", "run_job"]
 
@@ -110,7 +114,10 @@ class Job:
 
     def snapshot(self, total: int | None) -> Snapshot:
         tally = self.tally
-        return Snapshot(tally.done + tally.resumed, total, tally.counts.copy(), self.client.rate)
+        client = self.client
+        return Snapshot(
+            tally.done + tally.resumed, total, tally.counts.copy(), client.rate, client.learned_rate
+        )
 
     async def run(self, progress: Progress | None, total: int | None, err: IO[str]) -> BulkReport:
         """Run the job's `BulkRun` to its end (or to a signal's) and return its report."""
@@ -157,7 +164,21 @@ def tls_context(ca_file: str | None) -> ssl.SSLContext | None:
     return context
 
 
-def make_client(options: JobOptions, base_url: str, api_key: str) -> CampaignClient:
+def shared_throttle(options: JobOptions, base_url: str, api_key: str) -> RedisThrottle | None:
+    """The throttle every worker of the tenant shares through Redis (``--redis-url``)."""
+    if not options.redis_url:
+        return None
+    try:
+        from ..redis import RedisThrottle
+    except ImportError as exc:
+        raise UsageError(f"--redis-url: {exc}") from None
+    rate = RateLimit(options.rate, burst=options.burst) if options.rate is not None else None
+    return RedisThrottle.for_tenant(options.redis_url, base_url, api_key, rate=rate)
+
+
+def make_client(
+    options: JobOptions, base_url: str, api_key: str, throttle: Throttle | None = None
+) -> CampaignClient:
     """The client of a job (a base URL it refuses raises here, before any file is written)."""
     rate = RateLimit(options.rate, burst=options.burst) if options.rate is not None else None
     transport = AiohttpTransport(
@@ -168,7 +189,8 @@ def make_client(options: JobOptions, base_url: str, api_key: str) -> CampaignCli
     return CampaignClient(
         base_url,
         api_key=api_key,
-        rate=rate,
+        rate=rate if throttle is None else None,
+        throttle=throttle,
         max_concurrency=options.concurrency,
         retry=RetryPolicy(attempts=options.attempts),
         timeout=options.timeout,
@@ -182,16 +204,21 @@ async def run_job(
     options: JobOptions, *, base_url: str, api_key: str, out: IO[str], err: IO[str]
 ) -> int:
     """Run one upsert job to its end; return the exit code."""
-    client = make_client(options, base_url, api_key)
+    throttle = shared_throttle(options, base_url, api_key)
+    client = make_client(options, base_url, api_key, throttle)
     job = Job(options, client, err)
+    if throttle is not None:  # Redis unreachable: a usage error, before any file is written
+        await throttle.connect()
     total = estimate_total(options)
     progress = make_progress(options.progress, total, err, options.progress_interval)
-    job.open_files()
     try:
+        job.open_files()
         async with client:
             report = await job.run(progress, total, err)
     finally:
         job.close_files()
+        if throttle is not None:
+            await throttle.aclose()
     if progress is not None:
         final = job.snapshot(total)
         if not report.aborted:  # every record ended: the count of lines was only an estimate

@@ -14,6 +14,7 @@ __all__ = [
     "EXIT_NOT_ALL_APPLIED",
     "EXIT_OK",
     "EXIT_USAGE",
+    "REDIS_URL_ENV",
     "JobOptions",
     "UsageError",
 ]
@@ -23,6 +24,7 @@ EXIT_OK, EXIT_NOT_ALL_APPLIED, EXIT_USAGE, EXIT_ABORTED = 0, 1, 2, 3
 
 API_KEY_ENV = "WEBEX_CAMPAIGN_API_KEY"
 BASE_URL_ENV = "WEBEX_CAMPAIGN_BASE_URL"
+REDIS_URL_ENV = "WEBEX_CAMPAIGN_REDIS_URL"
 
 
 class UsageError(Exception):
@@ -58,3 +60,4 @@ class JobOptions:
     allow_insecure_http: bool = False
     ca_file: str | None = None
     trust_env: bool = True
+    redis_url: str | None = None

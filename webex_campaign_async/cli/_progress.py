@@ -31,6 +31,7 @@ class Snapshot:
     total: int | None
     counts: Mapping[RecordStatus, int]
     rate: float | None  # the throttle's current rate (requests/s), None: unlimited
+    learned: float | None = None  # the tenant's limit as the throttle learned it
 
     @property
     def applied(self) -> int:
@@ -55,6 +56,13 @@ class Progress(Protocol):
 
 def _rate(rate: float | None) -> str:
     return "unlimited" if rate is None else f"{rate:,.0f}/s"
+
+
+def _throttle(snapshot: Snapshot) -> str:
+    """The throttle's rate, and the tenant's limit once learned: ``180/s (limit 200/s)``."""
+    if snapshot.learned is None:
+        return _rate(snapshot.rate)
+    return f"{_rate(snapshot.rate)} (limit {_rate(snapshot.learned)})"
 
 
 class LineProgress:
@@ -90,7 +98,7 @@ class LineProgress:
             done + (f" ({100 * s.done / s.total:.0f}%)" if s.total else ""),
             f"{speed:,.1f} records/s",
             s.endings(),
-            f"throttle {_rate(s.rate)}",
+            f"throttle {_throttle(s)}",
         ]
         if s.total and speed > 0 and s.done < s.total:
             parts.append(f"eta {(s.total - s.done) / speed:,.0f} s")
@@ -120,7 +128,7 @@ class BarProgress:
         if snapshot.total is not None and snapshot.total != self._bar.total:
             self._bar.total = snapshot.total
         self._bar.set_postfix_str(
-            f"{snapshot.endings()}  throttle {_rate(snapshot.rate)}", refresh=False
+            f"{snapshot.endings()}  throttle {_throttle(snapshot)}", refresh=False
         )
         self._bar.update(snapshot.done - self._done)
         self._done = snapshot.done
