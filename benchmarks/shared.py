@@ -96,7 +96,7 @@ def tenant(seconds: float, redis: str) -> dict[str, Any]:
                     ],
                     stdout=subprocess.PIPE,
                     text=True,
-                )  # fmt: skip
+                )
                 for w in range(WORKERS)
             ]
             reports = [json.loads(p.communicate()[0].splitlines()[-1]) for p in processes]
