@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import bisect
 import itertools
+import math
 from typing import Any
 
 import pytest
@@ -411,3 +412,36 @@ def test_a_halved_limit_is_followed_within_seconds() -> None:
     settled = next(t for t, rate in rates if t >= 5.0 and rate is not None and rate <= 100)
     assert settled - 5.0 <= 3.0
     assert stats.throttled <= 0.02 * stats.requests
+
+
+def test_a_clock_that_ticks_in_milliseconds_neither_spins_nor_overshoots() -> None:
+    """uvloop's clock ticks in milliseconds: five tokens of a 5,000/s bucket in one tick add
+    up to 0.99999999... of a token. Waiters once went without one (20 x the rate), and a
+    sleep shorter than a tick returned at once (a spin)."""
+
+    async def main() -> tuple[list[float], int]:
+        loop = asyncio.get_running_loop()
+        sleeps = 0
+
+        def clock() -> float:
+            return math.floor(loop.time() * 1000) / 1000
+
+        async def sleep(seconds: float) -> None:
+            nonlocal sleeps
+            sleeps += 1
+            await asyncio.sleep(seconds)
+
+        throttle = AdaptiveThrottle(RateLimit(5000), clock=clock, sleep=sleep)
+        times: list[float] = []
+
+        async def worker() -> None:
+            while len(times) < 5000:
+                times.append(await throttle.acquire())
+
+        await asyncio.gather(*(worker() for _ in range(32)))
+        return times, sleeps
+
+    times, sleeps = run_virtual(main())
+    span = times[-1] - times[0]
+    assert span >= (5000 - 10) / 5000 - 0.002  # the rate holds (a burst of 10 at most)
+    assert sleeps < 3000  # about one sleep per millisecond, not a spin

@@ -22,6 +22,8 @@ __all__ = ["AdaptiveThrottle", "Throttle"]
 
 #: Seconds between two steps of the rate along its climb.
 TICK = 0.1
+#: The shortest wait for a token on a clock that ticks coarsely (uvloop's).
+MIN_SLEEP = 0.001
 #: The measured rate of the last second: buckets of this many seconds of send times...
 _BUCKET = 0.1
 #: ...and how many are kept.
@@ -29,7 +31,7 @@ _BUCKETS = 10
 #: Seconds of successes a climb is capped by (see `RateControl.tick`).
 _CAP_WINDOW = 0.3
 #: A token, give or take the float error of ``elapsed * rate``.
-_ONE = 1.0 - 1e-9
+_ONE = 1.0 - 1e-6
 
 
 @runtime_checkable
@@ -278,11 +280,18 @@ class AdaptiveThrottle:
                 if granted is not None:
                     return granted
                 # promoted: we are first in line now
-            while (wait := self._wait(now := self._now())) > 0:
-                await self._sleep(wait)
-            if self._control.origin is None:
-                self._control.start(now)
-            self._take(now)
+            shortest = 0.0
+            while True:
+                now = self._now()
+                if self._control.origin is None:
+                    self._control.start(now)
+                if self._take(now):
+                    break
+                await self._sleep(max(self._wait(now), shortest))
+                if self._now() == now:
+                    # the clock did not move: it ticks coarsely (uvloop's, in milliseconds),
+                    # and a shorter sleep would spin; the tokens of a tick go out together
+                    shortest = MIN_SLEEP
             waiters.popleft()
             # hand the tokens left to the next in line, then make the next one wait for more
             while waiters:
