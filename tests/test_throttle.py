@@ -445,3 +445,29 @@ def test_a_clock_that_ticks_in_milliseconds_neither_spins_nor_overshoots() -> No
     span = times[-1] - times[0]
     assert span >= (5000 - 10) / 5000 - 0.002  # the rate holds (a burst of 10 at most)
     assert sleeps < 3000  # about one sleep per millisecond, not a spin
+
+
+def test_no_send_goes_without_a_token_when_the_clock_moves_in_whole_milliseconds() -> None:
+    """The float error of a millisecond clock (one seen under uvloop): a waiter once went
+    with 0.9999999964 of a token, and every waiter after it too."""
+    now = [6820.984]
+
+    async def sleep(seconds: float) -> None:
+        await asyncio.sleep(0)
+        now[0] = round(now[0] + max(seconds, 0.001), 3)  # a millisecond clock
+
+    async def main() -> list[float]:
+        throttle = AdaptiveThrottle(RateLimit(5000, burst=10), clock=lambda: now[0], sleep=sleep)
+        times: list[float] = []
+
+        async def worker() -> None:
+            while len(times) < 2000:
+                times.append(await throttle.acquire())
+
+        await asyncio.gather(*(worker() for _ in range(32)))
+        return times
+
+    times = sorted(asyncio.run(main()))
+    for window in (0.001, 0.01, 0.1):
+        most = max(bisect.bisect_right(times, t + window - 1e-9) - i for i, t in enumerate(times))
+        assert most <= 10 + window * 5000 + 1e-6, window
