@@ -1,6 +1,7 @@
 """The bulk engine's goals, measured against the emulator served from its own process.
 
-    python -m benchmarks.engine [rate] [latency] [overhead] [--seconds 10] [--json PATH]
+    python -m benchmarks.engine [rate] [latency] [overhead] [uvloop] [--seconds 10]
+        [--json PATH] [--no-uvloop]
 
 - rate: emulator throttle R = 500/s, client configured to R. Achieved records/s / R
   (goal >= 0.98), 429s provoked (goal 0), largest 100 ms window (goal <= R/10 + client
@@ -8,6 +9,7 @@
 - latency: emulator latency 50 ms, 64 concurrent, no limit. Records/s / (64 / 0.05)
   (goal >= 0.93), and the same against the measured round trip, and against a bare
   aiohttp loop measured in the same run.
+- uvloop: the library alone on asyncio's loop and on uvloop, records/s and CPU per record.
 - overhead: no latency, no limit, 64 concurrent. Client CPU seconds per record / the same for
   a bare aiohttp loop (goal <= 1.15), and records/s / the bare loop's (goal >= 0.9). Three
   floors: pre-encoded bodies (aiohttp alone), the same with the library's 64 KiB socket
@@ -15,6 +17,8 @@
   ``json=`` (what a user writes). Rounds alternate between the clients; medians reported.
 
 Every figure is a ratio of two things measured in this run. Memory: `benchmarks.memory`.
+Runs go on uvloop when it is installed (the ``speedups`` extra); ``--no-uvloop`` keeps
+asyncio's loop (the bare-loop floors run on the same loop as the library).
 """
 
 from __future__ import annotations
@@ -95,8 +99,21 @@ async def _bare(
         return applied, time.perf_counter() - wall, time.process_time() - cpu
 
 
+def _uvloop_run() -> Callable[[Coroutine[Any, Any, Any]], Any] | None:
+    try:
+        import uvloop
+    except ImportError:
+        return None
+    runner: Callable[[Coroutine[Any, Any, Any]], Any] = uvloop.run
+    return runner
+
+
+#: How every run of this process is run: uvloop when installed (``--no-uvloop``: asyncio).
+RUN: Callable[[Coroutine[Any, Any, Any]], Any] = _uvloop_run() or asyncio.run
+
+
 def _run(coro: Callable[[], Coroutine[Any, Any, Any]]) -> Any:
-    return asyncio.run(coro())
+    return RUN(coro())
 
 
 class _Recording:
@@ -240,10 +257,62 @@ def overhead(seconds: float, rounds: int = 5) -> dict[str, Any]:
     return out
 
 
+def uvloop_gain(seconds: float, rounds: int = 5) -> dict[str, Any]:
+    """The library alone (no limit, no latency, 64 concurrent) on asyncio's loop and on
+    uvloop, in alternating order; records/s and CPU per record, ratios paired by round."""
+    global RUN
+    uvloop = _uvloop_run()
+    if uvloop is None:
+        return {"skipped": "uvloop is not installed (the speedups extra)"}
+    concurrency = 64
+    figures: dict[str, dict[str, list[float]]] = {
+        name: {"rate": [], "cpu": []} for name in ("asyncio", "uvloop")
+    }
+    saved = RUN
+    try:
+        with EmulatorProcess(track_keys=False) as server:
+            probe = _records(2000, offset=10**8)
+            _, wall, _ = _run(lambda: _bulk(server, probe, max_concurrency=concurrency))
+            n = max(2000, int(len(probe) / wall * seconds / 2))
+            for round_ in range(rounds):
+                order = ("asyncio", "uvloop") if round_ % 2 == 0 else ("uvloop", "asyncio")
+                for k, name in enumerate(order):
+                    RUN = asyncio.run if name == "asyncio" else uvloop
+                    records = _records(n, offset=(round_ * 2 + k + 1) * 10**7)
+                    report, wall, cpu = _run(
+                        lambda records=records: _bulk(server, records, max_concurrency=concurrency)
+                    )
+                    assert report.applied == n
+                    figures[name]["rate"].append(n / wall)
+                    figures[name]["cpu"].append(cpu / n)
+    finally:
+        RUN = saved
+
+    def paired(kind: str) -> dict[str, Any]:
+        ratios = [
+            u / a for u, a in zip(figures["uvloop"][kind], figures["asyncio"][kind], strict=True)
+        ]
+        return {
+            "median": round(statistics.median(ratios), 4),
+            "range": [round(min(ratios), 4), round(max(ratios), 4)],
+        }
+
+    return {
+        "records_per_run": n,
+        "asyncio_records_per_second": round(statistics.median(figures["asyncio"]["rate"]), 1),
+        "uvloop_records_per_second": round(statistics.median(figures["uvloop"]["rate"]), 1),
+        "asyncio_cpu_us_per_record": round(statistics.median(figures["asyncio"]["cpu"]) * 1e6, 1),
+        "uvloop_cpu_us_per_record": round(statistics.median(figures["uvloop"]["cpu"]) * 1e6, 1),
+        "throughput_ratio_uvloop_to_asyncio": paired("rate"),
+        "cpu_ratio_uvloop_to_asyncio": paired("cpu"),
+    }
+
+
 SCENARIOS: dict[str, Callable[[float], dict[str, Any]]] = {
     "rate": rate_fidelity,
     "latency": latency_hiding,
     "overhead": overhead,
+    "uvloop": uvloop_gain,
 }
 
 
@@ -257,7 +326,13 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--seconds", type=float, default=10.0, help="length of each run")
     parser.add_argument("--json", help="also write the figures to this file")
+    parser.add_argument(
+        "--no-uvloop", action="store_true", help="run on asyncio's own loop even with uvloop"
+    )
     args = parser.parse_args(argv)
+    global RUN
+    if args.no_uvloop:
+        RUN = asyncio.run
     unknown = set(args.scenarios) - set(SCENARIOS)
     if unknown:
         parser.error(f"unknown scenario(s): {', '.join(sorted(unknown))}")
@@ -266,6 +341,7 @@ def main(argv: list[str] | None = None) -> int:
             "python": platform.python_version(),
             "platform": platform.platform(),
             "processor": platform.machine(),
+            "loop": "asyncio" if RUN is asyncio.run else "uvloop",
         }
     }
     for name in args.scenarios or list(SCENARIOS):
