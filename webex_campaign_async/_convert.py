@@ -217,9 +217,9 @@ def profile_to_wire(profile: ProfileUpsert) -> dict[str, Any]:
         "profile-name": profile.profile_name,
         "upsert": profile.upsert,
         "attributes": [
-            _attribute_to_wire(a)
-            if type(a.val) is not str or a.name is None
-            else {"attribute-name": a.name, "val": a.val}
+            {"attribute-name": a.name, "val": a.val}
+            if a.name is not None and type(a.val) is str
+            else _attribute_to_wire(a)
             for a in profile.attributes
         ],
     }

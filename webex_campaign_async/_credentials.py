@@ -37,10 +37,10 @@ class Credentials:
         "_failure",
         "_lock",
         "_provider",
-        "_secrets",
         "generation",
         "headers",
         "refreshes",
+        "secrets",
     )
 
     def __init__(self, api_key: str | None, provider: TokenProvider | None) -> None:
@@ -49,7 +49,8 @@ class Credentials:
         if api_key is not None and (not isinstance(api_key, str) or not api_key.strip()):
             raise ConfigurationError("api_key must be a non-empty string")
         self._provider = provider
-        self._secrets: tuple[str, ...] = (api_key,) if api_key is not None else ()
+        #: Every token this client ever held, the longest first (to redact).
+        self.secrets: tuple[str, ...] = (api_key,) if api_key is not None else ()
         self.headers: Mapping[str, str] | None = (
             request_headers(api_key) if api_key is not None else None
         )
@@ -96,8 +97,8 @@ class Credentials:
             if not isinstance(token, str) or not token.strip():
                 self._failure = (self._calls, "the token provider returned no token")
                 raise TokenProviderError(self._failure[1])
-            if token not in self._secrets:  # every token ever held stays redacted
-                self._secrets = tuple(sorted((*self._secrets, token), key=len, reverse=True))
+            if token not in self.secrets:  # every token ever held stays redacted
+                self.secrets = tuple(sorted((*self.secrets, token), key=len, reverse=True))
             self.headers = request_headers(token)
             self.generation += 1
             if not first:
@@ -106,7 +107,7 @@ class Credentials:
 
     def redact(self, text: str) -> str:
         """``text`` without any token this client ever held, should a server echo one."""
-        for secret in self._secrets:
+        for secret in self.secrets:
             if secret in text:
                 text = text.replace(secret, _REDACTED)
         return text
@@ -129,4 +130,4 @@ class Credentials:
 
     def leaks(self, text: str) -> bool:
         """True when ``text`` holds a token this client ever held."""
-        return any(secret in text for secret in self._secrets)
+        return any(secret in text for secret in self.secrets)

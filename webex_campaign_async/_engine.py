@@ -244,6 +244,8 @@ class BulkRun:
         intake = self._intake
         order = intake.order
         inflight = self._inflight
+        add = self._outputs.add
+        queue = self._queue
         while stop.reason is None:
             item = intake.take()
             if item is None:
@@ -257,7 +259,7 @@ class BulkRun:
                 if len(item) == 2:  # read from the input: validate, then ask the order
                     index, raw = item
                     prepared = prepare(index, raw)
-                    if isinstance(prepared, RecordResult):
+                    if isinstance(prepared, RecordResult):  # INVALID
                         del inflight[worker]
                         await self._deliver(prepared)
                         continue
@@ -281,8 +283,16 @@ class BulkRun:
             if admitted:
                 assert order is not None
                 assert len(item) == 4
-                intake.release(order.done(item[2].profile_name, item[2].key))
-            await self._deliver(result)
+                released = order.done(item[2].profile_name, item[2].key)
+                if released:  # (nothing released: nobody waiting has a reason to wake)
+                    intake.release(released)
+            if queue is None:  # complete(): fold it here, no hand-off
+                try:
+                    add(result)
+                except Exception as exc:
+                    self._on_result_failed(exc)
+            else:
+                await self._deliver(result)
         intake.wake_all()  # the end, or a stop: nobody waits for nothing
 
     def _crashed(self, index: int, raw: Any, exc: Exception) -> RecordResult:
@@ -298,16 +308,21 @@ class BulkRun:
         """Fold ``result`` in; hand it to the loop iterating the run, if one does."""
         try:
             self._outputs.add(result)
-        except Exception as exc:  # on_result raised: the run ends, the error propagates
-            if self._error is None:
-                self._error = exc
-            self.stop(f"on_result raised {type(exc).__name__}")
-            current = asyncio.current_task()
-            for task in self._tasks:  # like leaving an async for early: cancel what is in flight
-                if task is not current:
-                    task.cancel()
+        except Exception as exc:
+            self._on_result_failed(exc)
         if self._queue is not None:
             await self._queue.put(result)
+
+    def _on_result_failed(self, exc: Exception) -> None:
+        """``on_result`` raised: the run ends (like leaving an ``async for`` early: what is
+        in flight is cancelled) and the error propagates from it."""
+        if self._error is None:
+            self._error = exc
+        self.stop(f"on_result raised {type(exc).__name__}")
+        current = asyncio.current_task()
+        for task in self._tasks:
+            if task is not current:
+                task.cancel()
 
     def _sample(self) -> None:
         """The throttle's rate, a few times a second, for the report's rate over time."""

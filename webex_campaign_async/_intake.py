@@ -98,8 +98,7 @@ class Intake:
     def release(self, entries: Sequence[Entry]) -> None:
         """Records the order let go: they are taken next; wake a worker for each (and one
         more, which may read on now that fewer are held)."""
-        if entries:
-            self.ready.extend(entries)
+        self.ready.extend(entries)
         if self._idle:
             self.wake(len(entries) + 1)
 

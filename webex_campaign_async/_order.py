@@ -4,6 +4,10 @@ Pure bookkeeping, O(1) per record. A record is not sent while an earlier record 
 order) of the same profile list and key has not ended; a filter record (it may touch any
 profile of its list) is a barrier for its list: it waits for every earlier record of the
 list to end, and later records of the list wait for it.
+
+The usual record (a key, in a list no filter record is pending for) costs one dictionary
+lookup and one store to admit, and one pop to end. A list gets its own count of records out
+only while a barrier of it is pending or running (counted from the keys when it comes).
 """
 
 from __future__ import annotations
@@ -16,19 +20,18 @@ __all__ = ["KeyOrder"]
 
 T = TypeVar("T")
 
-#: Profile lists whose state is kept while idle (a few in any real input).
-_IDLE_LANES = 64
+_NONE: tuple[()] = ()
 
 
 class _Lane(Generic[T]):
-    """One profile list: its records admitted and not ended, and those behind a barrier."""
+    """A list with a barrier pending or running: its key records out, and those behind."""
 
     __slots__ = ("barrier", "running", "waiting")
 
-    def __init__(self) -> None:
-        self.running = 0  # key records admitted and not ended (sent, ready, or behind their key)
+    def __init__(self, running: int) -> None:
+        self.running = running  # key records admitted, not ended (sent, ready, or parked)
         self.barrier = False  # a filter record of this list is out and not ended
-        self.waiting: deque[tuple[T, str | None]] | None = None  # behind a barrier, in order
+        self.waiting: deque[tuple[T, str | None]] = deque()  # behind a barrier, in order
 
 
 class KeyOrder(Generic[T]):
@@ -40,11 +43,12 @@ class KeyOrder(Generic[T]):
     ``waited`` every item that was ever held.
     """
 
-    __slots__ = ("_keys", "_lanes", "held", "waited")
+    __slots__ = ("_barred", "_keys", "held", "waited")
 
     def __init__(self) -> None:
+        # (list, key) of every key record out -> the later records of that key, parked
         self._keys: dict[tuple[str, str], deque[T] | None] = {}
-        self._lanes: dict[str, _Lane[T]] = {}
+        self._barred: dict[str, _Lane[T]] = {}  # lists with a barrier pending or running
         self.held = 0
         self.waited = 0
 
@@ -53,78 +57,90 @@ class KeyOrder(Generic[T]):
 
     def admit(self, item: T, lane: str, key: str | None) -> bool:
         """True: send ``item`` now. False: it is held until an earlier record ends."""
-        state = self._lanes.get(lane)
-        if state is None:
-            state = self._lanes[lane] = _Lane()
-        elif state.waiting or state.barrier:  # behind a barrier of its list
-            if state.waiting is None:
-                state.waiting = deque()
-            state.waiting.append((item, key))
-            self.held += 1
-            self.waited += 1
-            return False
-        if key is None:
-            if state.running:  # a barrier waits for the records of its list before it
-                state.waiting = deque([(item, key)])
-                self.held += 1
-                self.waited += 1
-                return False
-            state.barrier = True
-            return True
-        state.running += 1  # the usual case, inline: one dict lookup and one store
+        if key is None or (self._barred and lane in self._barred):
+            return self._admit_barred(item, lane, key)
         slot = (lane, key)
         keys = self._keys
         if slot in keys:
-            self._park(slot, item, counted=False)
+            self._park(slot, item)
+            self.waited += 1
             return False
         keys[slot] = None
         return True
 
-    def _park(self, slot: tuple[str, str], item: T, *, counted: bool) -> None:
+    def done(self, lane: str, key: str | None) -> Sequence[T]:
+        """The record admitted for (``lane``, ``key``) ended: the held items that may go now."""
+        if key is None or (self._barred and lane in self._barred):
+            return self._done_barred(lane, key)
+        slot = (lane, key)
+        queue = self._keys.pop(slot)
+        if not queue:
+            return _NONE
+        self.held -= 1  # the next record of this key goes
+        released = [queue.popleft()]
+        self._keys[slot] = queue if queue else None
+        return released
+
+    # --- lists with a barrier ----------------------------------------------------------------
+
+    def _park(self, slot: tuple[str, str], item: T) -> None:
         queue = self._keys[slot]
         if queue is None:
             queue = self._keys[slot] = deque()
         queue.append(item)
         self.held += 1
-        if not counted:
-            self.waited += 1
 
-    def _admit_key(self, state: _Lane[T], item: T, lane: str, key: str) -> bool:
-        """Admit a key record released from behind a barrier (already counted as waited)."""
+    def _out(self, lane: str) -> int:
+        """Key records of ``lane`` admitted and not ended (a barrier comes: count them)."""
+        return sum(1 + (len(q) if q else 0) for (name, _), q in self._keys.items() if name == lane)
+
+    def _admit_barred(self, item: T, lane: str, key: str | None) -> bool:
+        state = self._barred.get(lane)
+        if state is None:  # the first filter record of an idle-or-busy list
+            state = self._barred[lane] = _Lane(self._out(lane))
+        if state.waiting or state.barrier or (key is None and state.running):
+            state.waiting.append((item, key))  # behind a barrier, or a barrier that waits
+            self.held += 1
+            self.waited += 1
+            return False
+        if key is None:
+            state.barrier = True
+            return True
+        return self._admit_key(state, item, lane, key, waited=False)
+
+    def _admit_key(self, state: _Lane[T], item: T, lane: str, key: str, *, waited: bool) -> bool:
         state.running += 1
         slot = (lane, key)
         if slot in self._keys:
-            self._park(slot, item, counted=True)
+            self._park(slot, item)
+            if not waited:
+                self.waited += 1
             return False
         self._keys[slot] = None
         return True
 
-    def done(self, lane: str, key: str | None) -> Sequence[T]:
-        """The record admitted for (``lane``, ``key``) ended: the held items that may go now."""
-        state = self._lanes[lane]
-        released: Sequence[T] = ()
+    def _done_barred(self, lane: str, key: str | None) -> Sequence[T]:
+        state = self._barred[lane]
+        released: list[T] = []
         if key is None:
             state.barrier = False
         else:
             slot = (lane, key)
             queue = self._keys.pop(slot)
-            if queue:  # the next record of this key goes (it is still counted as running)
-                released = [queue.popleft()]
+            if queue:  # the next record of this key goes (it is still counted as out)
+                released.append(queue.popleft())
                 self.held -= 1
                 self._keys[slot] = queue if queue else None
             state.running -= 1
         if not state.running and not state.barrier:
-            if state.waiting:
-                released = list(released)
-                self._release_waiting(state, lane, released)
-            elif len(self._lanes) > _IDLE_LANES:
-                del self._lanes[lane]  # an input of many lists: forget the idle ones
+            self._release_waiting(state, lane, released)
+            if not state.barrier and not state.waiting:
+                del self._barred[lane]  # back to the usual path (its records counted if need be)
         return released
 
     def _release_waiting(self, state: _Lane[T], lane: str, released: list[T]) -> None:
         """Let the records behind a barrier go: up to the next barrier, or the barrier itself."""
         waiting = state.waiting
-        assert waiting is not None
         while waiting and not state.barrier:
             item, key = waiting[0]
             if key is None:
@@ -137,18 +153,14 @@ class KeyOrder(Generic[T]):
                 break
             waiting.popleft()
             self.held -= 1
-            if self._admit_key(state, item, lane, key):
+            if self._admit_key(state, item, lane, key, waited=True):
                 released.append(item)
-        if not waiting:
-            state.waiting = None
 
     def drain(self) -> list[T]:
         """Every item held now (the run stopped: they will not be sent); forgets them all."""
         items = [item for queue in self._keys.values() if queue for item in queue]
-        items += [
-            item for state in self._lanes.values() if state.waiting for item, _ in state.waiting
-        ]
+        items += [item for state in self._barred.values() for item, _ in state.waiting]
         self._keys.clear()
-        self._lanes.clear()
+        self._barred.clear()
         self.held = 0
         return items

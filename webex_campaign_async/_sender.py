@@ -6,13 +6,14 @@ read the counters); `HttpSender` is the real one, which `CampaignClient` compose
 
 from __future__ import annotations
 
+import asyncio
 import random
 import time
 from typing import Protocol
 
 import attrs
 
-from ._clock import Clock
+from ._clock import Clock, LoopClock
 from ._credentials import Credentials
 from ._endings import AMBIGUOUS_NOTE, APPLIED, FINAL, GATEWAY, ended, gave_up, stopped, unsent
 from ._models import ProfileUpsert
@@ -127,7 +128,9 @@ class HttpSender:
         credentials = self.credentials
         throttle = self.throttle
         transport = self.transport
-        now = self.clock.time
+        clock = self.clock
+        # the loop's own clock, bound once: LoopClock.time would look the loop up per read
+        now = asyncio.get_running_loop().time if type(clock) is LoopClock else clock.time
         started: float | None = None
         attempts = 0  # requests sent
         tries = 0  # attempts and connections that failed before sending
@@ -187,8 +190,11 @@ class HttpSender:
                     if applied is not None:  # the usual answer, read without an Outcome
                         throttle.succeeded(sent_at)
                         transaction_id = applied[1]
-                        if transaction_id is not None and credentials.leaks(transaction_id):
-                            transaction_id = credentials.redact(transaction_id)
+                        if transaction_id is not None:  # a server may echo a token: inline
+                            for secret in credentials.secrets:
+                                if secret in transaction_id:
+                                    transaction_id = credentials.redact(transaction_id)
+                                    break
                         return RecordResult(  # positional: this runs once per record
                             index,
                             APPLIED,
