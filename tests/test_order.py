@@ -351,3 +351,32 @@ def test_held_back_records_end_skipped_when_the_run_ends_early(how: str) -> None
     assert report.skipped == report.total - report.applied - report.failed
     assert report.total > report.applied  # the held-back ones were read and reported
     assert report.held_back > 0
+
+
+def test_leaving_the_loop_while_held_back_records_are_handed_out_loses_none() -> None:
+    """The held-back records end SKIPPED after a stop; a caller that leaves the loop while
+    they are handed to it still finds every record read in the report."""
+    seen: list[RecordResult] = []
+
+    async def main() -> tuple[Any, int]:
+        records = [ProfileUpsert("L", key="same", attributes={"v": str(i)}) for i in range(50)]
+        client = CampaignClient(
+            "http://127.0.0.1:9", api_key="k", transport=FakeTransport(latency=0.01)
+        )
+        async with client:
+            run = client.stream_upsert(records, concurrency=2, on_result=seen.append)
+            async for result in run:
+                if result.status is S.APPLIED:
+                    run.stop()
+                if result.status is S.SKIPPED:
+                    break
+            for _ in range(20):
+                await asyncio.sleep(0)
+            others = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+            return run.report(), len(others)
+
+    report, leftover_tasks = run_virtual(main())
+    assert report.total == len(seen) == sum(report.counts.values()) > 2
+    assert sorted(r.index for r in seen) == list(range(report.total))
+    assert report.skipped == report.total - report.applied
+    assert leftover_tasks == 0

@@ -172,12 +172,23 @@ class BulkRun:
         self._main = asyncio.ensure_future(self._run())
 
     async def _run(self) -> None:
-        await asyncio.gather(*self._tasks[: self._concurrency], return_exceptions=True)
+        ended = await asyncio.gather(*self._tasks[: self._concurrency], return_exceptions=True)
+        for outcome in ended:
+            if isinstance(outcome, BaseException) and not isinstance(
+                outcome, asyncio.CancelledError
+            ):
+                logger.error("a worker of the bulk run failed: %r", outcome)
         reason = f"not sent: {self._reason or self._stop.reason}"
-        for result in self._leftovers(RecordStatus.SKIPPED, reason):
-            await self._deliver(result)
+        leftovers = self._leftovers(RecordStatus.SKIPPED, reason)
+        for result in leftovers:  # in the report first: a caller leaving now loses none
+            try:
+                self._outputs.add(result)
+            except Exception as exc:
+                self._on_result_failed(exc)
         self._finish()
         if self._queue is not None:
+            for result in leftovers:
+                await self._queue.put(result)
             await self._queue.put(None)
 
     def stop(self, reason: str = _STOPPED) -> None:
@@ -207,7 +218,12 @@ class BulkRun:
         The records in flight end SKIPPED; results not yet consumed are still in the report
         and the files, so the counts add up.
         """
-        if self._main is None or self._ended_at is not None or self._closing:
+        if self._main is None or self._closing:
+            return
+        if self._ended_at is not None:  # every record has its result: only hand-offs are left
+            if not self._main.done():
+                self._main.cancel()
+                await asyncio.gather(self._main, return_exceptions=True)
             return
         self._closing = True
         self.stop(_CANCELLED)
