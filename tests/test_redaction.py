@@ -157,3 +157,17 @@ def test_concurrent_refreshes_keep_every_old_token_redacted() -> None:
     text = " ".join(TOKENS)
     assert credentials.redact(text) == "*** *** ***"
     assert credentials.leaks(TOKENS[0])
+
+
+def test_the_rarer_form_of_success_is_redacted_too() -> None:
+    key = "key-0a1b2c3d4e5f60718293"
+
+    async def main() -> Any:
+        body = json.dumps({"update-count": "2", "transaction-id": f"x {key}"}).encode()
+        transport = FakeTransport(lambda w, a, h: Response(200, {}, body))
+        async with CampaignClient("http://127.0.0.1:9", api_key=key, transport=transport) as c:
+            return await c.upsert(ProfileUpsert("p", key="k", attributes={"a": "1"}))
+
+    result = run_virtual(main())
+    assert result.update_count == 2
+    assert result.transaction_id == "x ***"

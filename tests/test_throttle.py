@@ -471,3 +471,22 @@ def test_no_send_goes_without_a_token_when_the_clock_moves_in_whole_milliseconds
     for window in (0.001, 0.01, 0.1):
         most = max(bisect.bisect_right(times, t + window - 1e-9) - i for i, t in enumerate(times))
         assert most <= 10 + window * 5000 + 1e-6, window
+
+
+def test_the_first_decrease_from_unlimited_empties_the_bucket() -> None:
+    """Unlimited, then a 429: the new rate starts from an empty bucket (the API's is empty:
+    it just said 429), not from a burst of credit."""
+
+    async def main() -> list[float]:
+        loop = asyncio.get_running_loop()
+        throttle = AdaptiveThrottle(RateLimit(burst=8))
+        sent = [await throttle.acquire() for _ in range(40)]
+        for at in sent:
+            throttle.succeeded(at)
+        await asyncio.sleep(0.3)
+        throttle.throttled(loop.time(), None)
+        assert throttle.rate is not None
+        return [await throttle.acquire() for _ in range(3)]
+
+    after = run_virtual(main())
+    assert after[1] > after[0]  # paced from the first send on: no burst right after the 429

@@ -219,9 +219,9 @@ class HttpSender:
                 verdict = outcome.verdict
                 if verdict is not Verdict.THROTTLED:
                     throttle.succeeded(sent_at)
+                outcome = credentials.clean_outcome(outcome)
                 if verdict is Verdict.APPLIED:  # a rarer form of success ("2" as a string)
                     return ended(index, record, APPLIED, outcome, attempts, latency), None
-                outcome = credentials.clean_outcome(outcome)
                 error = outcome.error(attempts)
                 final = FINAL.get(verdict)
                 if verdict is Verdict.TOKEN_EXPIRED and not refreshed and credentials.can_refresh:

@@ -207,9 +207,14 @@ class AdaptiveThrottle:
         if self._rate is not None and now >= self._resume_at:
             self._tokens = min(self._burst, self._tokens + (now - self._updated) * self._rate)
             self._updated = now
+        unlimited = self._rate is None
         self._configure(rate)
         if empty:
             self._tokens = 0.0
+            self._updated = now  # (from unlimited too: no credit from the unlimited spell)
+        elif unlimited and rate is not None:
+            self._tokens = self._burst
+            self._updated = now
         elif self._tokens > self._burst:
             self._tokens = self._burst
         if now < self._resume_at and rate is not None:
