@@ -304,6 +304,7 @@ async def test_an_explicit_proxy_with_credentials(proxy: Proxy) -> None:
         ({"HTTP_PROXY": "http://p:1"}, "http://127.0.0.1:8080/x", None),  # loopback: never
         ({"HTTP_PROXY": "http://p:1"}, "http://localhost:8080/x", None),
         ({"HTTPS_PROXY": "http://u:pw@p:1"}, "https://api.example.com/x", "http://p:1"),
+        ({"HTTPS_PROXY": "proxy.corp:8080"}, "https://api.example.com/x", "http://proxy.corp:8080"),
         ({}, "https://api.example.com/x", None),
     ],
 )
@@ -317,3 +318,14 @@ def test_which_proxy_the_environment_chooses(
         monkeypatch.setenv(name, value)
     assert AiohttpTransport().proxy_for(url) == expected
     assert AiohttpTransport(trust_env=False).proxy_for(url) is None
+
+
+@pytest.mark.parametrize("value", ["ftp://u:pw-1x@proxy:21", "http://[bad", "socks5://proxy:1080"])
+def test_a_bad_proxy_in_the_environment_is_a_configuration_error_at_once(
+    value: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HTTPS_PROXY", value)
+    with pytest.raises(ConfigurationError, match="proxy of the environment") as info:
+        AiohttpTransport()
+    assert "pw-1x" not in str(info.value)
+    AiohttpTransport(trust_env=False)  # ignored: fine

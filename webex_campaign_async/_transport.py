@@ -88,6 +88,8 @@ class AiohttpTransport:
         self._ssl_context = ssl_context
         self._trust_env = trust_env
         self._proxy = _proxy(proxy) if proxy is not None else None
+        if trust_env and self._owned and proxy is None:
+            _check_env_proxies()  # a bad one is a configuration error now, not at a send
         self._timeouts: dict[float | None, aiohttp.ClientTimeout] = {}
         # per URL, parsed once (yarl's parse costs microseconds), with its proxy
         self._routes: dict[str, tuple[URL, _Proxy | None]] = {}
@@ -184,17 +186,34 @@ _Proxy = tuple[URL, Mapping[str, str] | None]
 
 
 def _proxy(text: str) -> _Proxy:
-    url = URL(text)
-    if url.scheme not in ("http", "https") or not url.host:
-        raise ConfigurationError(
-            f"a proxy must be an http(s) URL with a host, got {url.with_user(None)!s}"
+    """A proxy URL and its credentials (as curl and requests do, ``host:port`` means http)."""
+    if "://" not in text:
+        text = "http://" + text
+    try:
+        url = URL(text)
+        host = url.host
+    except ValueError as exc:
+        raise ConfigurationError(f"a proxy must be an http(s) URL: {exc}") from None
+    if url.scheme not in ("http", "https") or not host:
+        shown = f"{url.scheme}://{host or ''}" + (
+            f":{url.explicit_port}" if url.explicit_port else ""
         )
+        raise ConfigurationError(f"a proxy must be an http(s) URL with a host, got {shown}")
     headers = None
     if url.user is not None:
         pair = f"{url.user}:{url.password or ''}".encode()
         headers = {"Proxy-Authorization": "Basic " + base64.b64encode(pair).decode("ascii")}
         url = url.with_user(None)
     return url, headers
+
+
+def _check_env_proxies() -> None:
+    for scheme, chosen in urllib.request.getproxies().items():
+        if scheme in ("http", "https", "all"):
+            try:
+                _proxy(chosen)
+            except ConfigurationError as exc:
+                raise ConfigurationError(f"the {scheme} proxy of the environment: {exc}") from None
 
 
 def _env_proxy(url: URL) -> _Proxy | None:
