@@ -77,7 +77,8 @@ async def test_a_429_anywhere_lowers_the_rate_of_every_process(redis_server: Red
         a.throttled(sent[-1], None)
         await asyncio.gather(*a._tasks)
         assert a.rate is not None
-        await b.acquire()  # b reads the new state on its next send
+        await b.acquire()  # b sees the new state on its next send, and reads it
+        await asyncio.gather(*b._tasks)
         assert b.rate == a.rate
         assert b.learned == a.learned
 
@@ -90,6 +91,7 @@ async def test_set_rate_reaches_every_process(redis_server: RedisServer) -> None
         a.set_rate(40)
         await asyncio.gather(*a._tasks)
         await b.acquire()
+        await asyncio.gather(*b._tasks)
         assert a.rate == b.rate == 40
 
 
@@ -232,3 +234,62 @@ def test_without_redis_py_the_import_names_the_extra() -> None:
         "ImportError: webex_campaign_async.redis needs redis-py: "
         "pip install 'webex-campaign-async[redis]'"
     )
+
+
+async def test_a_redis_that_refuses_writes_makes_sending_wait_not_fail() -> None:
+    """A failover seen through a plain URL: the server is a read-only replica for a while."""
+    server = RedisServer()
+    try:
+        async with RedisThrottle(server.url, name="readonly", rate=100) as throttle:
+            await throttle.acquire()
+            admin = aioredis.Redis.from_url(server.url)
+            await admin.execute_command("REPLICAOF", "127.0.0.1", str(free_port()))  # READONLY
+            waiting = asyncio.ensure_future(throttle.acquire())
+            await asyncio.sleep(0.2)
+            assert not waiting.done()  # waits: an error of Redis is no reason to fail a send
+            await admin.execute_command("REPLICAOF", "NO", "ONE")
+            assert await asyncio.wait_for(waiting, 5) > 0
+            await admin.aclose()
+    finally:
+        server.close()
+
+
+async def test_slots_far_ahead_are_not_booked_so_a_raised_rate_counts_at_once(
+    redis_server: RedisServer,
+) -> None:
+    async with RedisThrottle(redis_server.url, name="horizon", rate=RateLimit(1, burst=1)) as a:
+        first = await a.acquire()
+        later = asyncio.gather(a.acquire(), a.acquire(), a.acquire())  # 1, 2, 3 s away
+        await asyncio.sleep(0.05)
+        a.set_rate(200)
+        await asyncio.gather(*a._tasks)
+        sent = await later
+    assert max(sent) - first < 1.2  # not 3 s: only the slot within the horizon was booked
+
+
+def test_what_is_shown_of_a_redis_url() -> None:
+    from webex_campaign_async.redis._throttle import _shown
+
+    assert _shown("redis://:pw@host:6379/0?password=s3") == "redis://host:6379/0"
+    assert _shown("rediss://user:pw@[::1]:6380/2?ssl_ca_certs=/x") == "rediss://[::1]:6380/2"
+    assert "pw" not in _shown("redis://u:pw@h:99999/0")
+
+
+@pytest.mark.parametrize(
+    ("url", "options"),
+    [("redis//localhost:6379", {}), ("redis://:pw@h:99999/0", {}), ("redis://h/0", {"ttl": 0})],
+)
+def test_a_bad_url_or_option_is_a_configuration_error(url: str, options: dict[str, Any]) -> None:
+    with pytest.raises(ConfigurationError) as info:
+        RedisThrottle(url, name="bad", **options)
+    assert "pw" not in str(info.value)
+
+
+def test_a_shared_state_without_a_ceiling_stays_without_one() -> None:
+    from webex_campaign_async._ratecontrol import RateControl
+    from webex_campaign_async.redis._state import dump, load
+
+    shared = dump(RateControl(RateLimit()))  # a process with no rate wrote it
+    loaded = load(shared, RateLimit(100))  # one with --rate 100 reads it
+    assert loaded.ceiling is None
+    assert loaded.rate is None

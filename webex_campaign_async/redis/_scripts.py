@@ -39,9 +39,12 @@ local function add_recent(key, now, n)
 end
 """
 
-#: KEYS[1]; ARGV: version the caller's rate comes from, rate ('' unlimited), burst,
-#: successes to add, the window they belong to, time to live.
-#: Returns {'ok', now, wait} (send ``wait`` seconds after ``now``), or {'stale', now}.
+#: KEYS[1]; ARGV: rate ('' unlimited), burst, successes to add, the window they belong
+#: to, time to live, horizon (seconds).
+#: Returns {'ok', now, wait, version}: send ``wait`` seconds after ``now`` (the slot is
+#: booked); {'later', now, wait, version}: nothing booked, ask again in ``wait`` seconds (a
+#: slot further than the horizon is not booked at today's rate: the rate may rise); or
+#: {'none', now} when the state is gone (Redis restarted without it).
 ACQUIRE = (
     _NOW
     + _RECENT
@@ -49,34 +52,35 @@ ACQUIRE = (
 local key = KEYS[1]
 local ver = redis.call('HGET', key, 'ver')
 if not ver then return {'none', fmt(now)} end
-local ok = tonumber(ARGV[4])
+local ok = tonumber(ARGV[3])
 if ok > 0 then
-  if redis.call('HGET', key, 'okf') == ARGV[5] then redis.call('HINCRBY', key, 'ok', ok) end
+  if redis.call('HGET', key, 'okf') == ARGV[4] then redis.call('HINCRBY', key, 'ok', ok) end
   add_recent(key, now, ok)
 end
-if ver ~= ARGV[1] then
-  redis.call('EXPIRE', key, ARGV[6])
-  return {'stale', fmt(now)}
-end
+redis.call('EXPIRE', key, ARGV[5])
 if redis.call('HSETNX', key, 'origin', fmt(now)) == 1 then
   redis.call('HSET', key, 'rb', math.floor(now * 10))
 end
-redis.call('HINCRBY', key, 'sent', 1)
 local paused = tonumber(redis.call('HGET', key, 'paused') or '0')
-local wait = 0
-if ARGV[2] == '' then
-  if now < paused then wait = paused - now end
-else
-  local interval = 1 / tonumber(ARGV[2])
-  local tau = (tonumber(ARGV[3]) - 1) * interval
-  local tat = tonumber(redis.call('HGET', key, 'tat') or '0')
-  if tat < paused + tau then tat = paused + tau end  -- nothing accrues during a pause
-  local at = math.max(now, tat - tau)
-  redis.call('HSET', key, 'tat', fmt(math.max(tat, at) + interval))
-  wait = at - now
+local horizon = tonumber(ARGV[6])
+if ARGV[1] == '' then
+  if now < paused then
+    if paused - now > horizon then return {'later', fmt(now), fmt(paused - now - horizon), ver} end
+    redis.call('HINCRBY', key, 'sent', 1)
+    return {'ok', fmt(now), fmt(paused - now), ver}
+  end
+  redis.call('HINCRBY', key, 'sent', 1)
+  return {'ok', fmt(now), '0', ver}
 end
-redis.call('EXPIRE', key, ARGV[6])
-return {'ok', fmt(now), fmt(wait)}
+local interval = 1 / tonumber(ARGV[1])
+local tau = (tonumber(ARGV[2]) - 1) * interval
+local tat = tonumber(redis.call('HGET', key, 'tat') or '0')
+if tat < paused + tau then tat = paused + tau end  -- nothing accrues during a pause
+local at = math.max(now, tat - tau)
+if at - now > horizon then return {'later', fmt(now), fmt(at - now - horizon), ver} end
+redis.call('HSET', key, 'tat', fmt(math.max(tat, at) + interval))
+redis.call('HINCRBY', key, 'sent', 1)
+return {'ok', fmt(now), fmt(at - now), ver}
 """
 )
 

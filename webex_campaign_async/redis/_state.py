@@ -52,7 +52,11 @@ def load(text: str, limit: RateLimit) -> RateControl:
     values: dict[str, Any] = {
         str(f.alias): _number(data[f.name]) for f in _FIELDS if f.name in data
     }
-    return RateControl(limit, **values)
+    control = RateControl(limit, **values)
+    for name in ("ceiling", "rate"):  # as shared, even None (not this process's default)
+        if name in data:
+            setattr(control, name, _number(data[name]))
+    return control
 
 
 def recent_rate(

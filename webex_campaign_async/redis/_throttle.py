@@ -8,17 +8,15 @@ Every time is Redis's: hosts with skewed clocks share one schedule.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import math
 from collections.abc import Awaitable, Callable
 from types import TracebackType
 from typing import Any
+from urllib.parse import urlsplit
 
 import redis.asyncio as aioredis
-from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
-from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from .._ratecontrol import RateControl, RateLimit
 from ..exceptions import ConfigurationError
@@ -31,9 +29,12 @@ logger = logging.getLogger("webex_campaign_async")
 
 #: Seconds between two reads of the shared state by one process (the climb moves on).
 SYNC_EVERY = 0.1
+#: Seconds ahead a send slot is booked at most: a slot further ahead is asked for again
+#: later, at the rate of then (a rate that rose meanwhile is not held back by old bookings).
+HORIZON = 0.5
 #: Longest wait between two attempts to reach a Redis that went away.
 RECONNECT_CAP = 2.0
-_LOST = (RedisConnectionError, RedisTimeoutError, ConnectionError, OSError)
+_LOST = (RedisError, ConnectionError, OSError)
 
 
 class RedisThrottle:
@@ -69,13 +70,18 @@ class RedisThrottle:
     ) -> None:
         if not isinstance(name, str) or not name or "}" in name:
             raise ConfigurationError(f"name must be a non-empty string without '}}', got {name!r}")
+        if not (isinstance(ttl, (int, float)) and math.isfinite(ttl) and ttl >= 1):
+            raise ConfigurationError(f"ttl must be a finite number of seconds >= 1, got {ttl!r}")
         self._limit = rate if isinstance(rate, RateLimit) else RateLimit(rate)
         self._owns_client = isinstance(redis, str)
         if isinstance(redis, str):
-            self._where = _without_password(redis)
-            self._client = aioredis.Redis.from_url(
-                redis, socket_timeout=5.0, socket_connect_timeout=5.0, health_check_interval=10
-            )
+            self._where = _shown(redis)
+            try:
+                self._client = aioredis.Redis.from_url(
+                    redis, socket_timeout=5.0, socket_connect_timeout=5.0, health_check_interval=10
+                )
+            except ValueError as exc:
+                raise ConfigurationError(f"not a Redis URL: {self._where} ({exc})") from None
         else:
             self._where = repr(redis)
             self._client = redis
@@ -92,6 +98,7 @@ class RedisThrottle:
         self._rate: float | None = self._control.rate
         self._changes = 0
         self._synced_at = -math.inf
+        self._syncing: asyncio.Task[None] | None = None
         self._connected = False
         self._lost = False
         self._ok = 0  # successes not yet added to the shared count
@@ -152,15 +159,16 @@ class RedisThrottle:
 
     async def _read(self) -> tuple[float, RateControl, float | None, int, int]:
         """(now, the state, the recent success rate, successes in the window, sends)."""
-        raw = [
-            v.decode() if isinstance(v, bytes) else str(v)
-            for v in await self._read_script(keys=[self._key])
-        ]
+        for _ in range(2):
+            reply = await self._read_script(keys=[self._key])
+            raw = [v.decode() if isinstance(v, bytes) else str(v) for v in reply]
+            if raw[1]:
+                break
+            await self._init()  # gone: Redis restarted without its data, or the key expired
+        else:
+            raise RedisError("the throttle's state vanished as it was written")
         now = float(raw[0])
         ver, state, _okf, ok, _paused, origin, sent, last = raw[1:9]
-        if not ver:  # gone (Redis restarted without its data, or the key expired)
-            await self._init()
-            return await self._read()
         self._ver = ver
         control = load(state, self._limit)
         control.origin = float(origin) if origin else None
@@ -169,14 +177,18 @@ class RedisThrottle:
         return now, control, recent, int(ok or 0), int(sent or 0)
 
     async def _sync(self) -> None:
-        """Read the shared state and move the climb on; write it when the law re-anchored."""
-        now, control, recent, _, _ = await self._read()
-        before = dump(control)
-        control.tick(now, recent)
-        if _anchored(before, dump(control)):
-            await self._write(control, now, lowered=False)
-        self._adopt(control)
+        """Read the shared state and move the climb on (locally: a re-anchored climb is the
+        same for every process, computed from the same state and the same success rate)."""
         self._synced_at = self._local()
+        now, control, recent, _, _ = await self._read()
+        control.tick(now, recent)
+        self._adopt(control)
+
+    def _sync_soon(self) -> None:
+        """One background sync at a time per process."""
+        if self._syncing is None or self._syncing.done():
+            self._synced_at = self._local()
+            self._syncing = self._spawn(self._sync)
 
     async def _write(self, control: RateControl, now: float, *, lowered: bool) -> bool:
         rate = control.rate
@@ -213,15 +225,16 @@ class RedisThrottle:
             self._rate = rate
             self._changes += 1
 
-    def _spawn(self, work: Callable[[], Awaitable[None]]) -> None:
+    def _spawn(self, work: Callable[[], Awaitable[None]]) -> asyncio.Task[None]:
         task = asyncio.ensure_future(self._guard(work))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+        return task
 
     async def _guard(self, work: Callable[[], Awaitable[None]]) -> None:
         try:
             await work()
-        except (*_LOST, RedisError) as exc:
+        except _LOST as exc:
             logger.warning("the shared throttle could not update Redis: %s", exc)
 
     # --- the protocol ----------------------------------------------------------------------------
@@ -250,24 +263,24 @@ class RedisThrottle:
             await self.connect()
         delay = 0.05
         while True:
+            if self._local() - self._synced_at >= SYNC_EVERY:
+                self._sync_soon()
+            rate = self._rate
+            burst = self._limit.burst_for(rate) if rate is not None else 1
+            ok, self._ok = self._ok, 0
             try:
-                if self._local() - self._synced_at >= SYNC_EVERY:
-                    await self._sync()
-                rate = self._rate
-                burst = self._limit.burst_for(rate) if rate is not None else 1
-                ok, self._ok = self._ok, 0
                 reply = await self._acquire_script(
                     keys=[self._key],
                     args=[
-                        self._ver,
                         "" if rate is None else repr(rate),
                         burst,
                         ok,
                         repr(self._control.measured_from),
                         self._ttl,
+                        repr(HORIZON),
                     ],
                 )
-            except _LOST as exc:
+            except _LOST as exc:  # any Redis trouble: wait for it, never fail the send
                 if not self._lost:
                     self._lost = True
                     logger.warning("lost Redis at %s (%s): sending waits for it", self._where, exc)
@@ -278,12 +291,17 @@ class RedisThrottle:
                 self._lost = False
                 logger.warning("Redis at %s is back: sending goes on", self._where)
             status, now, *rest = (v.decode() if isinstance(v, bytes) else str(v) for v in reply)
+            if status == "none":  # gone: Redis restarted without it, or the key expired
+                self._sync_soon()
+                await self._sleep(0.001)
+                continue
+            wait = float(rest[0])
+            if rest[1] != self._ver:  # another process changed the state: read it soon
+                self._sync_soon()
+            if wait > 0:
+                await self._sleep(wait)
             if status == "ok":
-                wait = float(rest[0])
-                if wait > 0:
-                    await self._sleep(wait)
                 return float(now) + wait
-            await self._sync()  # 'stale': another process changed the state; 'none': it is gone
 
     def succeeded(self, sent_at: float) -> None:
         if sent_at > self._control.measured_from:
@@ -326,29 +344,21 @@ class RedisThrottle:
                 return
 
 
-def _anchored(before: str, after: str) -> bool:
-    """True when a tick changed more than the rate and its change count (the law re-anchored
-    its climb, or forgot what it learned): that must be shared."""
-    a: dict[str, Any] = json.loads(before)
-    b: dict[str, Any] = json.loads(after)
-    for name in ("rate", "changes"):
-        a.pop(name, None)
-        b.pop(name, None)
-    return a != b
-
-
 def _limit_options(limit: RateLimit) -> dict[str, Any]:
     import attrs
 
     return {k: v for k, v in attrs.asdict(limit).items() if k != "rate"}
 
 
-def _without_password(url: str) -> str:
-    from urllib.parse import urlsplit, urlunsplit
-
+def _shown(url: str) -> str:
+    """``url`` as it may be shown: scheme, host, port and database; no user, password or
+    query (``?password=`` is one way redis-py takes a password)."""
     parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    host = parts.hostname or ""
-    netloc = f"{parts.username or ''}:***@{host}" + (f":{parts.port}" if parts.port else "")
-    return urlunsplit(parts._replace(netloc=netloc))
+    try:
+        host = parts.hostname or ""
+        port = f":{parts.port}" if parts.port else ""
+    except ValueError:
+        return f"{parts.scheme}://(a URL that does not parse)"
+    if ":" in host:
+        host = f"[{host}]"
+    return f"{parts.scheme}://{host}{port}{parts.path}"
