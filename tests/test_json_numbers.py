@@ -16,7 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from webex_campaign_async import InvalidRecordError, ProfileUpsert
-from webex_campaign_async._convert import _exact_loads, loads
+from webex_campaign_async._codec import _exact_loads, loads
 from webex_campaign_async.cli import _readers
 
 PARSERS = {"loads": loads, "stdlib": _exact_loads}
@@ -171,9 +171,9 @@ _PROBE = """
 import io, json, sys
 sys.modules["orjson"] = None  # the speedups extra is not installed
 from webex_campaign_async import ProfileUpsert
-from webex_campaign_async import _convert
+from webex_campaign_async import _codec
 from webex_campaign_async.cli._readers import read_jsonl
-assert _convert.loads is _convert._exact_loads
+assert _codec.loads is _codec._exact_loads
 out = []
 for _, item in read_jsonl(io.BytesIO(sys.stdin.buffer.read())):
     out.append([item.key, item.attributes[0].val] if isinstance(item, ProfileUpsert)

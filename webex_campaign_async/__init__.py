@@ -4,6 +4,7 @@ Throttled to the tenant's rate, lossless (every record ends in exactly one `Reco
 with an offline emulator of the API in `webex_campaign_async.emulator`.
 """
 
+from ._adaptive import AdaptiveThrottle
 from ._client import CampaignClient
 from ._clock import Clock, LoopClock
 from ._convert import profile_from_wire, profile_to_wire
@@ -26,7 +27,7 @@ from ._report import BulkReport, LatencySummary
 from ._results import FAILURE_STATUSES, RecordResult, RecordStatus
 from ._retry import RetryPolicy
 from ._sansio import Response
-from ._throttle import AdaptiveThrottle, Throttle
+from ._throttle import Throttle
 from ._transport import AiohttpTransport, Transport
 from ._version import version as __version__
 from .exceptions import (

@@ -7,6 +7,7 @@ from collections.abc import AsyncIterable, Callable, Iterable, Mapping
 from types import TracebackType
 from typing import Any
 
+from ._adaptive import AdaptiveThrottle
 from ._clock import Clock, LoopClock
 from ._convert import as_profile, encode_profile
 from ._credentials import Credentials, TokenProvider
@@ -20,7 +21,7 @@ from ._report import BulkReport
 from ._results import RecordResult, RecordStatus
 from ._retry import RetryPolicy
 from ._sender import HttpSender
-from ._throttle import AdaptiveThrottle, Throttle
+from ._throttle import Throttle
 from ._transport import AiohttpTransport, Transport
 from .exceptions import ConfigurationError
 

@@ -24,9 +24,7 @@ from ._report import BulkReport
 from ._results import RecordResult, RecordStatus
 from ._sender import SendCounts, Sender
 from ._stop import StopSignal
-from .exceptions import (
-    ConfigurationError,
-)
+from .exceptions import ConfigurationError
 
 __all__ = ["HOLD_PER_WORKER", "BulkRun"]
 
@@ -369,20 +367,13 @@ class BulkRun:
 
     def report(self) -> BulkReport:
         """The report of what has ended so far (the whole run once `finished`)."""
+        order = self._intake.order
+        held_back = order.waited if order is not None else 0
         if self._started_at is None:
-            return self._builder.build(elapsed=0.0, abort_reason=self._reason)
+            return self._outputs.build(0.0, SendCounts(), SendCounts(), held_back, self._reason)
         if self._ended_at is None:
             end, counts = self._sender.clock.time(), self._sender.counts()
         else:
             end, counts = self._ended_at, self._final
-        base = self._base
-        return self._builder.build(
-            elapsed=max(0.0, end - self._started_at),
-            throttled=counts.throttled - base.throttled,
-            rate_changes=counts.rate_changes - base.rate_changes,
-            token_refreshes=counts.token_refreshes - base.token_refreshes,
-            connection_failures=counts.connect_failures - base.connect_failures,
-            learned_rate=counts.learned,
-            held_back=self._intake.order.waited if self._intake.order is not None else 0,
-            abort_reason=self._reason,
-        )
+        elapsed = max(0.0, end - self._started_at)
+        return self._outputs.build(elapsed, self._base, counts, held_back, self._reason)

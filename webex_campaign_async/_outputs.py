@@ -7,8 +7,9 @@ import logging
 from collections.abc import Callable
 
 from ._files import FailuresWriter, LineWriter, Target, result_line
-from ._report import ReportBuilder
+from ._report import BulkReport, ReportBuilder
 from ._results import FAILURE_STATUSES, RecordResult
+from ._sender import SendCounts
 
 __all__ = ["Outputs"]
 
@@ -60,6 +61,26 @@ class Outputs:
                 self._on_result(result)
             except Exception:
                 logger.exception("on_result raised for record %d", result.index)
+
+    def build(
+        self,
+        elapsed: float,
+        base: SendCounts,
+        counts: SendCounts,
+        held_back: int,
+        abort_reason: str | None,
+    ) -> BulkReport:
+        """The report: the fold so far, and what the sender counted since ``base``."""
+        return self.report.build(
+            elapsed=elapsed,
+            throttled=counts.throttled - base.throttled,
+            rate_changes=counts.rate_changes - base.rate_changes,
+            token_refreshes=counts.token_refreshes - base.token_refreshes,
+            connection_failures=counts.connect_failures - base.connect_failures,
+            learned_rate=counts.learned,
+            held_back=held_back,
+            abort_reason=abort_reason,
+        )
 
     def close(self) -> None:
         for writer in (self._sink, self._failures):

@@ -17,11 +17,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from webex_campaign_async import InputError, InvalidRecordError, ProfileUpsert, UpdateLink
+from webex_campaign_async.cli._lines import check_encoding, count_lines
 from webex_campaign_async.cli._readers import (
     CsvOptions,
     check_delimiter,
-    check_encoding,
-    count_lines,
     default_delimiter,
     detect_format,
     read_csv,
@@ -384,7 +383,7 @@ def test_a_utf_16_newline_is_found_only_on_a_character_boundary() -> None:
 )
 @settings(max_examples=150, deadline=None)
 def test_lines_split_the_same_in_every_utf(lines: list[str]) -> None:
-    from webex_campaign_async.cli._readers import _Lines
+    from webex_campaign_async.cli._lines import Lines as _Lines
 
     text = "\n".join(lines)
     parts = text.split("\n")
@@ -649,14 +648,14 @@ def test_bad_lines_are_not_remembered(monkeypatch: pytest.MonkeyPatch, fmt: str)
     """Memory stays flat in a file of bad lines (a Latin-1 file read as UTF-8)."""
     from webex_campaign_async.cli import _readers
 
-    made: list[_readers._Lines] = []
+    made: list[_readers.Lines] = []
 
-    class Remembered(_readers._Lines):
+    class Remembered(_readers.Lines):
         def __init__(self, f: Any, encoding: str) -> None:
             super().__init__(f, encoding)
             made.append(self)
 
-    monkeypatch.setattr(_readers, "_Lines", Remembered)
+    monkeypatch.setattr(_readers, "Lines", Remembered)
     data = b"".join(b"k%d,Jos\xe9\n" % i for i in range(1000))
     if fmt == "csv":
         items = list(read_csv(io.BytesIO(b"key,a\n" + data), CsvOptions("p")))

@@ -8,15 +8,9 @@ import os
 from typing import Any, NoReturn
 
 from .. import UpdateLink, UpsertMode
+from ._lines import DEFAULT_ENCODING, check_encoding
 from ._options import API_KEY_ENV, BASE_URL_ENV, REDIS_URL_ENV, JobOptions, UsageError
-from ._readers import (
-    DEFAULT_ENCODING,
-    CsvOptions,
-    check_delimiter,
-    check_encoding,
-    default_delimiter,
-    detect_format,
-)
+from ._readers import CsvOptions, check_delimiter, default_delimiter, detect_format
 
 __all__ = ["add_job_arguments", "build_parser", "check_outputs", "job_arguments", "job_options"]
 

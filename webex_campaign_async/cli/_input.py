@@ -8,8 +8,9 @@ import stat
 from collections.abc import Iterator
 from typing import Any
 
+from ._lines import count_lines
 from ._options import JobOptions
-from ._readers import count_lines, read_csv, read_jsonl
+from ._readers import read_csv, read_jsonl
 
 __all__ = ["estimate_total", "read_records"]
 

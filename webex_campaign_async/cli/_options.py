@@ -5,7 +5,8 @@ from __future__ import annotations
 import attrs
 
 from .. import UpdateLink, UpsertMode
-from ._readers import DEFAULT_ENCODING, CsvOptions
+from ._lines import DEFAULT_ENCODING
+from ._readers import CsvOptions
 
 __all__ = [
     "API_KEY_ENV",

@@ -1,0 +1,362 @@
+"""`AdaptiveThrottle`: the in-process `Throttle`, a token bucket whose rate the pure rate law
+(`RateControl`) adapts; FIFO waiters; one shared pause when the API looks closed."""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import random
+from collections import deque
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from ._ratecontrol import MIN_WINDOW, RateControl, RateLimit
+from .exceptions import ConfigurationError
+
+__all__ = ["AdaptiveThrottle"]
+
+#: Seconds between two steps of the rate along its climb.
+TICK = 0.1
+#: The shortest wait for a token on a clock that ticks coarsely (uvloop's).
+MIN_SLEEP = 0.001
+#: The measured rate of the last second: buckets of this many seconds of send times...
+_BUCKET = 0.1
+#: ...and how many are kept.
+_BUCKETS = 10
+#: Seconds of successes a climb is capped by (see `RateControl.tick`).
+_CAP_WINDOW = 0.3
+#: A token, give or take the float error of ``elapsed * rate``.
+_ONE = 1.0 - 1e-6
+
+
+class AdaptiveThrottle:
+    """A token bucket whose rate `RateControl` adapts; FIFO waiters; pauses with paced resume.
+
+    - Tokens accrue at the current rate up to the burst (`RateLimit.burst_for`); the bucket
+      starts full, so nothing beyond the burst ever goes at once. Waiters are served in
+      order; a change of rate applies to those already waiting.
+    - A decrease empties the bucket (the API's is empty too: it just said 429).
+    - A pause (the API looked closed and sent ``Retry-After``) stops every sender; tokens do
+      not accrue during it, and sending resumes paced at the current rate from one token,
+      after a random delay of up to 10 % of the pause (at most 1 s) so that clients paused
+      together do not resume together.
+
+    ``clock`` and ``sleep`` default to the running loop's ``time()`` and `asyncio.sleep`;
+    tests pass a fake pair.
+    """
+
+    def __init__(
+        self,
+        limit: RateLimit | None = None,
+        *,
+        clock: Callable[[], float] | None = None,
+        sleep: Callable[[float], Awaitable[object]] | None = None,
+        random: Callable[[], float] = random.random,
+    ) -> None:
+        self._control = RateControl(limit or RateLimit())
+        self._clock = clock
+        self._sleep = sleep or asyncio.sleep
+        self._random = random
+        self._waiters: deque[asyncio.Future[float | None]] = deque()
+        self._rate: float | None = None
+        self._interval = 0.0
+        self._burst = 1.0
+        self._tokens = 0.0
+        self._updated = -math.inf  # the bucket starts full
+        self._resume_at = -math.inf
+        self._next_tick = -math.inf
+        self._ok = 0  # successes to requests sent after self._from
+        self._from = -math.inf
+        # successes of the last second, by send time: the current bucket ends at self._edge
+        self._counts = [0] * _BUCKETS
+        self._bucket = 0
+        self._edge = -math.inf
+        self._count = 0
+        self._sent = 0  # sends while unlimited
+        self._configure(self._control.rate)
+
+    def __repr__(self) -> str:
+        c = self._control
+        return (
+            f"<AdaptiveThrottle rate={c.rate!r} ceiling={c.ceiling!r} learned={c.learned!r} "
+            f"throttled={c.throttled} changes={c.changes}>"
+        )
+
+    # --- what it reports ---------------------------------------------------------------------
+
+    @property
+    def rate(self) -> float | None:
+        return self._control.rate
+
+    @property
+    def ceiling(self) -> float | None:
+        """The configured rate (``None``: none, the limit is found)."""
+        return self._control.ceiling
+
+    @property
+    def learned(self) -> float | None:
+        """The tenant's limit as last measured at a 429 (``None``: not known yet)."""
+        return self._control.learned
+
+    @property
+    def throttled_count(self) -> int:
+        """429 answers reported so far."""
+        return self._control.throttled
+
+    @property
+    def rate_changes(self) -> int:
+        """Times the enforced rate changed (decreases, steps of the climb, `set_rate`)."""
+        return self._control.changes
+
+    @property
+    def decreases(self) -> int:
+        """Congestion events that lowered the rate."""
+        return self._control.decreases
+
+    @property
+    def pauses(self) -> int:
+        """Times every sender paused for a ``Retry-After``."""
+        return self._control.pauses
+
+    def snapshot(self) -> dict[str, Any]:
+        """The throttle's state as JSON-ready values (for reports and progress lines)."""
+        c = self._control
+        return {
+            "rate": c.rate,
+            "ceiling": c.ceiling,
+            "learned": c.learned,
+            "throttled": c.throttled,
+            "decreases": c.decreases,
+            "pauses": c.pauses,
+            "rate_changes": c.changes,
+        }
+
+    def set_rate(self, rate: float | None) -> None:
+        if rate is not None and not (rate > 0 and math.isfinite(rate)):
+            raise ConfigurationError(f"rate must be a positive number or None, got {rate!r}")
+        if self._control.set_ceiling(rate):
+            self._apply(self._now(), empty=False)
+
+    # --- the bucket ----------------------------------------------------------------------------
+
+    def _now(self) -> float:
+        return self._clock() if self._clock is not None else asyncio.get_running_loop().time()
+
+    def _configure(self, rate: float | None) -> None:
+        self._rate = rate
+        if rate is not None:
+            self._interval = 1.0 / rate
+            self._burst = float(self._control.limit.burst_for(rate))
+
+    def _apply(self, now: float, *, empty: bool) -> None:
+        """Take the controller's new rate: tokens so far at the old rate, then the new one."""
+        rate = self._control.rate
+        if self._rate is not None and now >= self._resume_at:
+            self._tokens = min(self._burst, self._tokens + (now - self._updated) * self._rate)
+            self._updated = now
+        unlimited = self._rate is None
+        self._configure(rate)
+        if empty:
+            self._tokens = 0.0
+            self._updated = now  # (from unlimited too: no credit from the unlimited spell)
+        elif unlimited and rate is not None:
+            self._tokens = self._burst
+            self._updated = now
+        elif self._tokens > self._burst:
+            self._tokens = self._burst
+        if now < self._resume_at and rate is not None:
+            self._tokens = 0.0
+            self._updated = self._resume_at - self._interval
+
+    def _tick(self, now: float) -> None:
+        self._next_tick = now + TICK
+        if self._control.tick(now, self._recent(now, _CAP_WINDOW, TICK)):
+            self._apply(now, empty=False)
+
+    def _available(self, now: float) -> float:
+        """Tokens at ``now`` (not taken)."""
+        return min(self._burst, self._tokens + (now - self._updated) * self._rate)  # type: ignore[operator]
+
+    def _take(self, now: float) -> bool:
+        """Take a send slot at ``now`` if there is one (no waiter may be ahead)."""
+        if now < self._resume_at:
+            return False
+        if now >= self._next_tick:
+            self._tick(now)
+        if self._rate is None:
+            return True
+        tokens = self._available(now)
+        self._updated = now
+        if tokens >= _ONE:
+            self._tokens = max(0.0, tokens - 1.0)
+            return True
+        self._tokens = tokens
+        return False
+
+    def _wait(self, now: float) -> float:
+        """Seconds until a send slot is free (0: now)."""
+        if now < self._resume_at:
+            return self._resume_at - now
+        if now >= self._next_tick:
+            self._tick(now)
+        if self._rate is None:
+            return 0.0
+        wait = (_ONE - self._available(now)) * self._interval
+        return 0.0 if wait < 1e-7 else wait  # (a shorter wait would not move a clock)
+
+    # --- the protocol --------------------------------------------------------------------------
+
+    async def acquire(self) -> float:
+        now = self._now()
+        if not self._waiters:
+            if self._rate is None:
+                if now >= self._resume_at:
+                    if not self._sent:
+                        self._control.start(now)
+                    self._sent += 1
+                    return now
+            else:
+                if self._control.origin is None:
+                    self._control.start(now)
+                if self._take(now):
+                    return now
+        return await self._queue()
+
+    async def _queue(self) -> float:
+        waiters = self._waiters
+        future: asyncio.Future[float | None] = asyncio.get_running_loop().create_future()
+        waiters.append(future)
+        try:
+            if waiters[0] is not future:
+                granted = await future
+                if granted is not None:
+                    return granted
+                # promoted: we are first in line now
+            shortest = 0.0
+            while True:
+                now = self._now()
+                if self._control.origin is None:
+                    self._control.start(now)
+                if self._take(now):
+                    break
+                await self._sleep(max(self._wait(now), shortest))
+                if self._now() == now:
+                    # the clock did not move: it ticks coarsely (uvloop's, in milliseconds),
+                    # and a shorter sleep would spin; the tokens of a tick go out together
+                    shortest = MIN_SLEEP
+            waiters.popleft()
+            # hand the tokens left to the next in line, then make the next one wait for more
+            while waiters:
+                head = waiters[0]
+                if head.done():  # its task was cancelled
+                    waiters.popleft()
+                elif self._take(now):
+                    waiters.popleft()
+                    head.set_result(now)
+                else:
+                    head.set_result(None)
+                    break
+            return now
+        except BaseException:
+            self._abandon(future)
+            raise
+
+    def _abandon(self, future: asyncio.Future[float | None]) -> None:
+        waiters = self._waiters
+        if future not in waiters:
+            return  # a slot was already handed to it: it is lost with the task
+        first = waiters[0] is future
+        waiters.remove(future)
+        if first:
+            while waiters:
+                head = waiters[0]
+                if not head.done():
+                    head.set_result(None)
+                    break
+                waiters.popleft()
+
+    def ready(self) -> bool:
+        """True when `acquire` would return without waiting now."""
+        if self._waiters:
+            return False
+        now = self._now()
+        if now < self._resume_at:
+            return False
+        return self._rate is None or self._available(now) >= _ONE
+
+    def try_acquire(self) -> float | None:
+        """The time of a send that may go now without waiting, or None (then `acquire`)."""
+        if self._rate is None:
+            now = self._now()
+            if now < self._resume_at:
+                return None
+            if not self._sent:
+                self._control.start(now)
+            self._sent += 1
+            return now
+        if self._waiters:
+            return None
+        now = self._now()
+        if self._control.origin is None:
+            self._control.start(now)
+        return now if self._take(now) else None
+
+    def succeeded(self, sent_at: float) -> None:
+        """An answer that was not a 429: counted for the measured rate of the API."""
+        if sent_at > self._from:
+            self._ok += 1
+        if sent_at < self._edge:
+            self._count += 1
+        else:
+            self._roll(sent_at)
+
+    def _roll(self, sent_at: float) -> None:
+        index = math.floor(sent_at / _BUCKET)
+        counts = self._counts
+        counts[self._bucket % _BUCKETS] = self._count
+        for skipped in range(self._bucket + 1, min(index, self._bucket + _BUCKETS + 1)):
+            counts[skipped % _BUCKETS] = 0
+        self._bucket = index
+        self._edge = (index + 1) * _BUCKET
+        self._count = 1
+
+    def _recent(
+        self, now: float, seconds: float = 1.0, at_least: float = MIN_WINDOW
+    ) -> float | None:
+        """Successful answers per second to the requests sent in the last ``seconds`` or so
+        (None before ``at_least`` seconds of sending)."""
+        origin = self._control.origin
+        if origin is None or now - origin < at_least:
+            return None
+        current = math.floor(now / _BUCKET)
+        if current - self._bucket >= _BUCKETS:
+            return 0.0
+        counts = self._counts
+        counts[self._bucket % _BUCKETS] = self._count
+        back = min(_BUCKETS, math.ceil(seconds / _BUCKET))
+        first = max(current - back + 1, math.floor(origin / _BUCKET))
+        total = sum(counts[i % _BUCKETS] for i in range(first, self._bucket + 1))
+        return total / (now - max(first * _BUCKET, origin))
+
+    def throttled(self, sent_at: float, retry_after: float | None) -> bool:
+        now = self._now()
+        control = self._control
+        sending = 0.0
+        if self._rate is None and control.origin is not None:
+            sending = self._sent / max(now - control.origin, MIN_WINDOW)
+        reaction = control.on_throttled(
+            now, sent_at, retry_after, self._ok, self._recent(now), sending
+        )
+        if control.measured_from != self._from:
+            self._from = control.measured_from
+            self._ok = 0
+        if reaction.lowered:
+            self._apply(now, empty=True)
+        if reaction.paused:
+            until = control.paused_until
+            # resume after a random part of up to 10 % of the pause (at most 1 s)
+            self._resume_at = until + self._random() * min(1.0, 0.1 * (until - now))
+            if self._rate is not None:
+                self._tokens = 0.0
+                self._updated = self._resume_at - self._interval
+        return reaction.covered
