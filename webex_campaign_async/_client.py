@@ -151,8 +151,7 @@ class CampaignClient:
         return self._sender.credentials.refreshes
 
     async def __aenter__(self) -> CampaignClient:
-        if self._closed:
-            raise RuntimeError("this CampaignClient is closed")
+        self._check_open()
         return self
 
     async def __aexit__(

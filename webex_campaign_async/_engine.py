@@ -179,10 +179,7 @@ class BulkRun:
         reason = f"not sent: {self._reason or self._stop.reason}"
         leftovers = self._leftovers(RecordStatus.SKIPPED, reason)
         for result in leftovers:  # in the report first: a caller leaving now loses none
-            try:
-                self._outputs.add(result)
-            except Exception as exc:
-                self._on_result_failed(exc)
+            self._fold(result)
         self._finish()
         if self._queue is not None:
             for result in leftovers:
@@ -318,12 +315,16 @@ class BulkRun:
 
     # --- results ---------------------------------------------------------------------------
 
-    async def _deliver(self, result: RecordResult) -> None:
-        """Fold ``result`` in; hand it to the loop iterating the run, if one does."""
+    def _fold(self, result: RecordResult) -> None:
+        """Into the report, the files and ``on_result`` (which may raise: the run ends)."""
         try:
             self._outputs.add(result)
         except Exception as exc:
             self._on_result_failed(exc)
+
+    async def _deliver(self, result: RecordResult) -> None:
+        """Fold ``result`` in; hand it to the loop iterating the run, if one does."""
+        self._fold(result)
         if self._queue is not None:
             await self._queue.put(result)
 

@@ -15,6 +15,7 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import urlsplit
 
+import attrs
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
@@ -134,9 +135,7 @@ class RedisThrottle:
             await self._client.ping()
             await self._init()
             await self._sync()
-        except RedisError as exc:
-            raise ConfigurationError(f"cannot reach Redis at {self._where}: {exc}") from None
-        except OSError as exc:
+        except _LOST as exc:
             raise ConfigurationError(f"cannot reach Redis at {self._where}: {exc}") from None
         self._connected = True
 
@@ -161,7 +160,7 @@ class RedisThrottle:
         """(now, the state, the recent success rate, successes in the window, sends)."""
         for _ in range(2):
             reply = await self._read_script(keys=[self._key])
-            raw = [v.decode() if isinstance(v, bytes) else str(v) for v in reply]
+            raw = _texts(reply)
             if raw[1]:
                 break
             await self._init()  # gone: Redis restarted without its data, or the key expired
@@ -207,7 +206,7 @@ class RedisThrottle:
                 self._ttl,
             ],
         )
-        status, ver = (v.decode() if isinstance(v, bytes) else str(v) for v in reply)
+        status, ver = _texts(reply)
         if status == "ok":
             self._ver = ver
             return True
@@ -290,7 +289,7 @@ class RedisThrottle:
             if self._lost:
                 self._lost = False
                 logger.warning("Redis at %s is back: sending goes on", self._where)
-            status, now, *rest = (v.decode() if isinstance(v, bytes) else str(v) for v in reply)
+            status, now, *rest = _texts(reply)
             if status == "none":  # gone: Redis restarted without it, or the key expired
                 self._sync_soon()
                 await self._sleep(0.001)
@@ -330,7 +329,7 @@ class RedisThrottle:
         """Change the configured rate for every process using this name."""
         if rate is not None and not (rate > 0 and math.isfinite(rate)):
             raise ConfigurationError(f"rate must be a positive number or None, got {rate!r}")
-        self._limit = RateLimit(rate, **_limit_options(self._limit))
+        self._limit = attrs.evolve(self._limit, rate=rate)
         self._control.set_ceiling(rate)
         self._adopt(self._control)
         self._spawn(lambda: self._set_ceiling(rate))
@@ -344,10 +343,9 @@ class RedisThrottle:
                 return
 
 
-def _limit_options(limit: RateLimit) -> dict[str, Any]:
-    import attrs
-
-    return {k: v for k, v in attrs.asdict(limit).items() if k != "rate"}
+def _texts(reply: Any) -> list[str]:
+    """A script's reply as text."""
+    return [v.decode() if isinstance(v, bytes) else str(v) for v in reply]
 
 
 def _shown(url: str) -> str:
