@@ -66,6 +66,6 @@ def profiles(draw: st.DrawFn) -> ProfileUpsert:
         upsert=draw(st.sampled_from(UpsertMode)),
         update_link=draw(st.one_of(st.none(), st.sampled_from(UpdateLink))),
         exparam=draw(
-            st.one_of(st.none(), st.dictionaries(names, scalars, min_size=0, max_size=10))
+            st.one_of(st.none(), st.dictionaries(names, scalars, min_size=0, max_size=10), names)
         ),
     )

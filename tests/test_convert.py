@@ -180,6 +180,14 @@ def test_val_and_exparam_values_are_sent_as_json_strings(value: Any, text: str) 
     assert profile.attributes[0].val == value  # the model keeps the user's value
 
 
+def test_an_exparam_string_is_sent_as_it_is_and_read_back() -> None:
+    """The page types exparam String: a str is the user's choice of shape, kept verbatim."""
+    profile = ProfileUpsert("p", key="k", attributes={"a": "1"}, exparam="src=crm;batch=7")
+    wire = json.loads(encode_profile(profile))
+    assert wire["exparam"] == "src=crm;batch=7"
+    assert converter.structure(wire, ProfileUpsert) == profile
+
+
 @given(st.floats(allow_nan=False, allow_infinity=False))
 def test_a_float_is_written_positionally_and_reads_back_the_same(value: float) -> None:
     text = wire_text(value)

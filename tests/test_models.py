@@ -70,7 +70,8 @@ def make(**overrides: Any) -> ProfileUpsert:
         ({"update_link": "0"}, "update_link", "not one of"),
         ({"exparam": {f"p{i}": i for i in range(11)}}, "exparam", "at most 10"),
         ({"exparam": {"p": [1]}}, "exparam['p']", "str, int, float or bool"),
-        ({"exparam": ["p"]}, "exparam", "expected a mapping"),
+        ({"exparam": ["p"]}, "exparam", "expected a mapping or a str"),
+        ({"exparam": "a\ud800"}, "exparam", "surrogate"),
         ({"filter": "a=1", "key": None}, "filter", "sequence of Condition"),
     ],
 )

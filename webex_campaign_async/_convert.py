@@ -127,8 +127,11 @@ def profile_to_wire(profile: ProfileUpsert) -> dict[str, Any]:
         wire["filter"] = [_condition_to_wire(c) for c in profile.filter]
     if profile.update_link is not None:
         wire["update-link"] = profile.update_link
-    if profile.exparam is not None:
-        wire["exparam"] = {name: wire_text(val) for name, val in profile.exparam.items()}
+    exparam = profile.exparam
+    if isinstance(exparam, str):
+        wire["exparam"] = exparam
+    elif exparam is not None:
+        wire["exparam"] = {name: wire_text(val) for name, val in exparam.items()}
     return wire
 
 
@@ -315,8 +318,10 @@ def profile_from_wire(obj: object) -> ProfileUpsert:
     upsert = _enum(UpsertMode, body, "upsert", "") or UpsertMode.CREATE_OR_UPDATE
     update_link = _enum(UpdateLink, body, "update-link", "")
     exparam = body.get("exparam")
-    if exparam is not None and not isinstance(exparam, Mapping):
-        raise InvalidRecordError("exparam", f"expected an object, not {_json_type(exparam)}")
+    if exparam is not None and not isinstance(exparam, (Mapping, str)):
+        raise InvalidRecordError(
+            "exparam", f"expected an object or a string, not {_json_type(exparam)}"
+        )
     try:
         return ProfileUpsert(
             profile_name,  # type: ignore[arg-type]  # checked by _string(required=True)

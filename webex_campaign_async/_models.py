@@ -263,11 +263,16 @@ def _to_filter(value: Iterable[Condition] | None) -> tuple[Condition, ...] | Non
     return items
 
 
-def _to_exparam(value: Mapping[str, Scalar] | None) -> Mapping[str, Scalar] | None:
+def _to_exparam(value: Mapping[str, Scalar] | str | None) -> Mapping[str, Scalar] | str | None:
     if value is None:
         return None
+    if isinstance(value, str):  # sent as it is: the page types exparam String
+        check_text(value, "exparam")
+        return str.__str__(value)
     if not isinstance(value, Mapping):
-        raise InvalidRecordError("exparam", f"expected a mapping, not {type(value).__name__}")
+        raise InvalidRecordError(
+            "exparam", f"expected a mapping or a str, not {type(value).__name__}"
+        )
     if len(value) > MAX_EXPARAM:
         raise InvalidRecordError("exparam", f"at most {MAX_EXPARAM} entries, got {len(value)}")
     plain: dict[str, Scalar] = {}
@@ -296,7 +301,10 @@ class ProfileUpsert:
     """One create/update of a contact profile, by ``key`` or by ``filter`` (exactly one).
 
     ``attributes`` may be a mapping of attribute name to value, or `Attribute` values
-    (to address attributes by id). Invalid values raise `InvalidRecordError` naming the field.
+    (to address attributes by id). ``exparam`` (audit parameters) is a mapping of up to 10
+    names to values, sent as a JSON object of strings, or a str sent as it is (the page types
+    it String and shows no shape: use what your tenant takes). Invalid values raise
+    `InvalidRecordError` naming the field.
     """
 
     profile_name: str
@@ -309,7 +317,7 @@ class ProfileUpsert:
         default=None, converter=_to_filter, kw_only=True
     )
     update_link: UpdateLink | None = attrs.field(default=None, converter=_update_link, kw_only=True)
-    exparam: Mapping[str, Scalar] | None = attrs.field(
+    exparam: Mapping[str, Scalar] | str | None = attrs.field(
         default=None, converter=_to_exparam, kw_only=True
     )
 

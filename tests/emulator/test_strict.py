@@ -134,7 +134,7 @@ REFUSED: list[tuple[str, Any, str]] = [
         _by_filter({"attribute-id": "", "rel-op": "Equals", "val": "1"}),
         "filter[0].attribute-id: must not be empty",
     ),
-    ("exparam an array", upsert_body(exparam=["a"]), "exparam: expected an object"),
+    ("exparam an array", upsert_body(exparam=["a"]), "exparam: expected a string or an object"),
     (
         "exparam a number",
         upsert_body(exparam={"batch": 3}),
@@ -240,6 +240,14 @@ def test_the_last_conditions_logical_op_may_be_left_out() -> None:
     assert [c.logical_op for c in request.filter] == ["or", "and"]
 
 
+@pytest.mark.parametrize(
+    ("exparam", "read"),
+    [("batch=7;src=crm", "batch=7;src=crm"), ({"batch": "7"}, {"batch": "7"})],
+)
+def test_exparam_as_the_pages_string_or_as_an_object(exparam: Any, read: Any) -> None:
+    assert validate(upsert_body(exparam=exparam)).exparam == read
+
+
 def test_attribute_id_is_read_in_attributes_too_and_a_name_wins_over_an_id() -> None:
     body = upsert_body(
         attributes=[
@@ -300,10 +308,11 @@ def test_every_body_the_library_sends_passes_the_strict_validator(profile: Profi
         assert [(c.rel_op, c.val, c.logical_op) for c in request.filter] == [
             (c.rel_op.value, wire_text(c.val), c.logical_op.value) for c in profile.filter
         ]
+    exparam = profile.exparam
     expected_exparam = (
-        None
-        if profile.exparam is None
-        else {name: wire_text(val) for name, val in profile.exparam.items()}
+        exparam
+        if exparam is None or isinstance(exparam, str)
+        else {name: wire_text(val) for name, val in exparam.items()}
     )
     assert request.exparam == expected_exparam
 

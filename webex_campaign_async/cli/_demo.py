@@ -127,7 +127,11 @@ async def _demo(args: argparse.Namespace) -> int:
         f"injected: {kinds}) and saw at most {stats.max_per_second:,} requests in one second",
         file=sys.stdout,
     )
-    print(f"files: {directory} (report.json, failures.jsonl, the journal)", file=sys.stdout)
+    journal = f"the journal {options.journal}" if options.journal else "no journal"
+    print(
+        f"files: the report {options.report}, the failures {options.failures}, {journal}",
+        file=sys.stdout,
+    )
     return code
 
 

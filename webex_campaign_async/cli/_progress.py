@@ -24,7 +24,8 @@ __all__ = ["Progress", "Snapshot", "make_progress"]
 @attrs.frozen
 class Snapshot:
     """What a progress display shows: the records ended so far by status (with the words of
-    the report: "not applied" is update-count 0, "failed" is retries given up), of those
+    the report: "not applied" is a processed request that changed nothing, update-count 0 or
+    none; "failed" is retries given up), of those
     read so far or of the ``total`` estimated."""
 
     done: int

@@ -25,8 +25,8 @@ literally; where the page is ambiguous the choice is listed here and in the READ
   ``attribute-name`` may be empty (the page's example: it addresses the profile key).
 - A condition has ``rel-op`` and ``val``; its ``logical-op`` joins it to the next one, so
   it is required on every condition but the last ("Conditionally Mandatory").
-- ``exparam`` ("up to 10 extra parameters", shape not shown): an object of at most 10
-  members, names not empty, values strings.
+- ``exparam`` (typed String, "up to 10 extra parameters", shape not shown): a string as it
+  is, or an object of at most 10 members, names not empty, values strings.
 - Unknown fields are refused, at the top and in the items (``profile-id`` included: the
   page's failure table mentions a "ProfileID", its request table has no such field).
 - The request needs ``Content-Type: application/json`` (parameters such as ``charset``
@@ -106,7 +106,7 @@ class UpsertRequest(NamedTuple):
     attributes: dict[str, str]  #: label (name, or ``id:<id>``) -> value
     upsert: str  #: "0", "1" or "2"
     update_link: str  #: "1", "2" or "3"
-    exparam: dict[str, str] | None
+    exparam: dict[str, str] | str | None
 
 
 def _invalid(field: str, reason: str) -> InvalidRequest:
@@ -259,9 +259,11 @@ def _filter(body: Mapping[str, Any], strict: bool) -> tuple[WireCondition, ...]:
     return tuple(conditions)
 
 
-def _exparam(value: object, strict: bool) -> dict[str, str]:
+def _exparam(value: object, strict: bool) -> dict[str, str] | str:
+    if type(value) is str:
+        return value
     if type(value) is not dict:
-        raise _invalid("exparam", f"expected an object, not {_kind(value)}")
+        raise _invalid("exparam", f"expected a string or an object, not {_kind(value)}")
     if len(value) > MAX_EXPARAM:
         raise _invalid("exparam", f"at most {MAX_EXPARAM} parameters, not {len(value)}")
     params = {}
