@@ -118,13 +118,32 @@ def test_1010_ends_rejected_with_its_code_and_the_vendors_text() -> None:
 
 
 def test_1010_is_not_retried_when_the_policy_allows_one_attempt() -> None:
-    for policy in (
-        RetryPolicy.never(),
-        RetryPolicy(attempts=1),
-        RetryPolicy(unprocessed_attempts=1),
-    ):
+    for policy in (RetryPolicy.never(), RetryPolicy(unprocessed_attempts=1)):
         result, sent = _run_one(200, _coded("1010"), policy)
         assert (result.status, sent) == (S.REJECTED, 1)
+    # one attempt in all, but 1010 had more to come: the retries gave up, not the record
+    result, sent = _run_one(200, _coded("1010"), RetryPolicy(attempts=1))
+    assert (result.status, sent, result.code) == (S.FAILED, 1, 1010)
+
+
+def test_a_1010_that_ends_a_budget_used_up_by_other_errors_is_failed_not_rejected() -> None:
+    """REJECTED says "this record cannot be processed": only 1010 after 1010 earns it."""
+
+    def answer(wire: object, attempt: int, headers: object) -> Response:
+        return Response(500, {}, b"oops") if attempt < 5 else Response(200, {}, _coded("1010"))
+
+    transport = FakeTransport(answer)
+
+    async def main() -> RecordResult:
+        seen: list[RecordResult] = []
+        async with CampaignClient(
+            "https://tenant.example", api_key="k", transport=transport, retry=POLICY
+        ) as client:
+            await client.bulk_upsert([PROFILE], on_result=seen.append)
+        return seen[0]
+
+    result = run_virtual(main())
+    assert (result.status, result.attempts, result.code) == (S.FAILED, 5, 1010)
 
 
 def test_a_transaction_id_without_update_count_is_never_reported_applied() -> None:

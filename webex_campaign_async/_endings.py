@@ -51,12 +51,14 @@ def gave_up(
     error: WebexCampaignError,
     attempts: int,
     latency: float,
+    *,
+    stayed_unprocessed: bool = False,
 ) -> RecordResult:
-    """FAILED (REJECTED for a 1010 that stayed): the retry policy gave up."""
-    unprocessed = outcome is not None and outcome.verdict is Verdict.UNPROCESSED
+    """FAILED: the retry policy gave up; REJECTED if it gave up because 1010 stayed (its
+    own budget used up), which says the record itself cannot be processed."""
     return RecordResult(
         index,
-        RecordStatus.REJECTED if unprocessed else RecordStatus.FAILED,
+        RecordStatus.REJECTED if stayed_unprocessed else RecordStatus.FAILED,
         record.target,
         code=outcome.code if outcome is not None else None,
         http_status=outcome.http_status if outcome is not None else None,

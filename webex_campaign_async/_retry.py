@@ -39,7 +39,8 @@ class RetryPolicy:
       was not processed." (the first included; they also count in ``attempts``). Nothing was
       done and an upsert is idempotent, so it is sent again with the usual backoff; when the
       answer stays 1010 (the same cause every time, such as a missing linked profile with
-      update-link "3") the record ends REJECTED with code 1010.
+      update-link "3") the record ends REJECTED with code 1010 (FAILED when ``attempts`` ran
+      out first).
     - ``initial``, ``multiplier``, ``maximum``: the n-th retry waits up to
       ``min(maximum, initial * multiplier ** (n - 1))`` seconds...
     - ``jitter``: ...times a uniform random factor in [0, 1) ("full jitter"), so that

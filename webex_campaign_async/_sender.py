@@ -256,7 +256,15 @@ class HttpSender:
                 unprocessed=unprocessed,
             )
             if delay is None:
-                return gave_up(index, record, outcome, error, attempts, latency), error
+                stayed = (
+                    outcome is not None
+                    and outcome.verdict is Verdict.UNPROCESSED
+                    and unprocessed >= self.retry.unprocessed_attempts
+                )
+                result = gave_up(
+                    index, record, outcome, error, attempts, latency, stayed_unprocessed=stayed
+                )
+                return result, error
             if stop is not None and stop.reason is not None:
                 return stopped(index, record, stop.reason, attempts, error), error
             if delay > 0 and not (retry_after is not None and paused):
