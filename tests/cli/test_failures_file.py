@@ -102,18 +102,19 @@ def test_an_invalid_csv_row_is_written_as_a_record_to_fix(cli: Cli, tmp_path: Pa
 def test_a_resumed_run_keeps_the_failures_the_journal_ended(cli: Cli, tmp_path: Path) -> None:
     records: list[object] = [wire("p", f"k{i:02d}", a="1") for i in range(60)]
     records[0] = "{not json"  # line 1: invalid
-    records[1] = wire(LINKED_LIST, "r", a="1") | {"update-link": "3"}  # line 2: rejected
+    records[1] = wire(LINKED_LIST, "r", a="1") | {"update-link": "3"}  # line 2: 1010 each time
     write_jsonl(tmp_path / "in.jsonl", records)
     args = ["upsert", "in.jsonl", "--failures", "failed.jsonl", "--progress", "none"]
 
-    # one attempt: the 1010 of line 2 ends REJECTED at once, before the deadline
+    # one attempt: the 1010 of line 2 ends FAILED at once (its retries were cut short)
     first = cli.run(*args, "--rate", "40", "--deadline", "0.5", "--attempts", "1")
     assert first.returncode == 3, first.stdout + first.stderr
     skipped = summary_counts(first.stdout)["skipped"]
     assert skipped > 20
     before = Counter(line["_result"]["status"] for line in read_jsonl(tmp_path / "failed.jsonl"))
-    assert before == {"invalid": 1, "rejected": 1, "skipped": skipped}
+    assert before == {"invalid": 1, "failed": 1, "skipped": skipped}
 
+    # line 1 ended (kept), line 2 is sent again: 1010 stays through its budget, REJECTED
     second = cli.run(*args, "--resume")
     assert second.returncode == 1, second.stdout + second.stderr  # lines 1 and 2 did not apply
     assert len(cli.emulator.profiles("p")) == 58
@@ -123,6 +124,10 @@ def test_a_resumed_run_keeps_the_failures_the_journal_ended(cli: Cli, tmp_path: 
         (2, "rejected"),
     ]
     assert (
-        "2 record(s) to re-run written to failed.jsonl (2 of them kept from the run resumed)"
-        in (second.stdout)
+        "2 record(s) to re-run written to failed.jsonl (1 of them kept from the run resumed)"
+        in second.stdout
     )
+
+    third = cli.run(*args, "--resume")  # nothing left to send: both lines kept
+    assert read_jsonl(tmp_path / "failed.jsonl") == after
+    assert "(2 of them kept from the run resumed)" in third.stdout
