@@ -9,6 +9,7 @@ loopback sockets to check the wiring with real dropped connections.
 from __future__ import annotations
 
 import asyncio
+import json
 import random
 from collections import Counter
 from typing import Any
@@ -16,6 +17,7 @@ from typing import Any
 import pytest
 
 from webex_campaign_async import (
+    BulkReport,
     CampaignClient,
     ProfileUpsert,
     RateLimit,
@@ -24,6 +26,7 @@ from webex_campaign_async import (
     RetryPolicy,
     UpsertMode,
 )
+from webex_campaign_async._files import strip_annotations
 from webex_campaign_async.emulator import (
     Emulator,
     EmulatorConfig,
@@ -366,4 +369,48 @@ def test_repeated_keys_under_faults_end_with_each_keys_last_record() -> None:
 def test_without_order_the_same_faults_leave_stale_keys() -> None:
     """The contrast: what per-key order prevents (same seed, same faults)."""
     _, stale = _stale_keys(ordered=False)
+    assert stale > 0
+
+
+def _rerun_failures(tmp_path: Any, keep_replays: bool) -> tuple[int, int]:
+    """One run with one attempt per record under faults, then its failures file run again
+    (less the records only there for order, unless ``keep_replays``): (replays, stale keys)."""
+    core = EmulatorCore(EmulatorConfig(faults=Faults(seed=7, p500=0.3, latency=0.005)))
+    failures = tmp_path / "failed.jsonl"
+
+    async def main(records: Any, attempts: int, **options: Any) -> BulkReport:
+        client = CampaignClient(
+            "http://127.0.0.1",
+            api_key=core.api_key,
+            transport=EmulatorTransport(core),
+            max_concurrency=32,
+            retry=RetryPolicy(attempts=attempts, initial=0.01, maximum=0.05),
+        )
+        async with client:
+            return await client.bulk_upsert(records, **options)
+
+    first = run_virtual(main(_versions(keys=200, per_key=4), 1, failures=failures))
+    assert first.failed > 50
+    lines = [json.loads(line) for line in failures.read_text().splitlines()]
+    replays = sum("_replay" in line for line in lines)
+    again = [strip_annotations(line) for line in lines if keep_replays or "_replay" not in line]
+    second = run_virtual(main(again, 20))
+    assert second.applied == second.total == len(again)
+    stale = sum(core.store.get(LIST, f"k{k}") != {"version": "3"} for k in range(200))
+    return replays, stale
+
+
+def test_running_the_failures_file_again_ends_each_key_with_its_last_record(
+    tmp_path: Any,
+) -> None:
+    """A failed record re-run alone would overwrite what a later record of its key applied:
+    the later records follow it into the failures file, marked, and go again after it."""
+    replays, stale = _rerun_failures(tmp_path, keep_replays=True)
+    assert replays > 0
+    assert stale == 0
+
+
+def test_without_the_records_kept_for_order_a_rerun_leaves_stale_keys(tmp_path: Any) -> None:
+    """The contrast: the failed records alone, re-run, overwrite newer values."""
+    _, stale = _rerun_failures(tmp_path, keep_replays=False)
     assert stale > 0

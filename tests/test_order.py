@@ -22,7 +22,7 @@ from webex_campaign_async import (
     RecordStatus,
     Response,
 )
-from webex_campaign_async._order import KeyOrder
+from webex_campaign_async._order import KeyOrder, Replay
 
 from .fakes import FakeTransport, applied
 from .vtime import run_virtual
@@ -387,3 +387,27 @@ def test_leaving_the_loop_while_held_back_records_are_handed_out_loses_none() ->
     assert sorted(r.index for r in seen) == list(range(report.total))
     assert report.skipped == report.total - report.applied
     assert leftover_tasks == 0
+
+
+@pytest.mark.parametrize(
+    ("marked", "record", "follows"),
+    [
+        ([], ("p", "k"), False),
+        ([("p", "k")], ("p", "k"), True),  # a later record of the same key
+        ([("p", "k")], ("p", "k2"), False),  # another key of the list
+        ([("p", "k")], ("q", "k"), False),  # the same key in another list
+        ([("p", "k")], ("p", None), True),  # a filter record may touch the key's profile
+        ([("q", "k")], ("p", None), False),  # ... of its own list only
+        ([("p", None)], ("p", "any"), True),  # after a filter record: every record of its list
+        ([("p", None)], ("p", None), True),
+        ([("p", None)], ("q", "k"), False),
+    ],
+)
+def test_replay_says_which_later_records_follow_one_that_did_not_apply(
+    marked: list[tuple[str, str | None]], record: tuple[str, str | None], follows: bool
+) -> None:
+    replay = Replay()
+    for lane, key in marked:
+        replay.mark(lane, key)
+    assert bool(replay) is bool(marked)
+    assert replay.follows(*record) is follows

@@ -80,7 +80,11 @@ class BulkRun:
         self._concurrency = concurrency
         self._deadline = deadline
         self._outputs = Outputs(
-            max_failures=max_failures, on_result=on_result, sink=sink, failures=failures
+            max_failures=max_failures,
+            on_result=on_result,
+            sink=sink,
+            failures=failures,
+            ordered=ordered,
         )
         self._builder = self._outputs.report
         self._inflight: dict[int, Read | Entry] = {}  # by worker: taken, not ended

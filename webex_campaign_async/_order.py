@@ -16,7 +16,7 @@ from collections import deque
 from collections.abc import Sequence
 from typing import Generic, TypeVar
 
-__all__ = ["KeyOrder"]
+__all__ = ["KeyOrder", "Replay"]
 
 T = TypeVar("T")
 
@@ -164,3 +164,44 @@ class KeyOrder(Generic[T]):
         self._barred.clear()
         self.held = 0
         return items
+
+
+class Replay:
+    """The profiles a re-run must replay in input order: those with an earlier record that
+    did not apply where the input put it (it failed, was rejected or skipped, or is sent again
+    by a resumed job).
+
+    Re-running only that record would let it overwrite what a later record of its profile
+    applied; so every later record of the profile goes with it, applied or not. A filter
+    record may touch any profile of its list: after it, every later record of the list goes
+    too, and a filter record goes after any record of its list. Keys are kept only for the
+    records `mark`\\ ed (they are few: what did not apply).
+    """
+
+    __slots__ = ("_keyed", "_keys", "_lists")
+
+    def __init__(self) -> None:
+        self._keys: set[tuple[str, str]] = set()
+        self._lists: set[str] = set()  # a filter record of the list was marked
+        self._keyed: set[str] = set()  # a key record of the list was marked
+
+    def __bool__(self) -> bool:
+        return bool(self._keyed or self._lists)
+
+    def mark(self, lane: str, key: str | None) -> None:
+        """A record of ``lane`` (list) and ``key`` (None: a filter record) is replayed."""
+        if key is None:
+            self._lists.add(lane)
+        else:
+            self._keys.add((lane, key))
+            self._keyed.add(lane)
+
+    def follows(self, lane: str, key: str | None) -> bool:
+        """True when an earlier `mark`\\ ed record may touch this record's profile."""
+        if not (self._keyed or self._lists):
+            return False
+        if lane in self._lists:
+            return True
+        if key is None:
+            return lane in self._keyed
+        return (lane, key) in self._keys

@@ -4,16 +4,22 @@ failures files, and the caller's ``on_result``."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from typing import Any
 
 from ._files import FailuresWriter, LineWriter, Target, result_line
+from ._order import Replay
 from ._report import BulkReport, ReportBuilder
 from ._results import FAILURE_STATUSES, RecordResult
 from ._sender import SendCounts
 
-__all__ = ["Outputs"]
+__all__ = ["REPLAY_NOTE", "Outputs", "to_failures"]
 
 logger = logging.getLogger("webex_campaign_async")
+
+#: Beside a record in a failures file that did not fail: it is there to be re-run after an
+#: earlier record of its profile that did (else that one would overwrite it).
+REPLAY_NOTE = {"_replay": "re-run after an earlier record of this profile that did not apply"}
 
 
 class Outputs:
@@ -26,8 +32,12 @@ class Outputs:
         on_result: Callable[[RecordResult], object] | None,
         sink: Target | None,
         failures: Target | None,
+        ordered: bool = True,
     ) -> None:
         self.report = ReportBuilder(max_failures)
+        #: With per-key order: later records of a failed record's profile follow it into
+        #: the failures file, so that re-running the file keeps input order.
+        self.replay = Replay() if ordered else None
         self._on_result = on_result
         self._targets = (sink, failures)
         self._sink: LineWriter | None = None
@@ -51,8 +61,8 @@ class Outputs:
         self.report.add(result)
         if self._sink is not None:
             self._sink.write(result_line(result))
-        if self._failures is not None and result.status in FAILURE_STATUSES:
-            self._failures.write(result)
+        if self._failures is not None:
+            to_failures(self._failures, self.replay, result)
         if self._on_result is not None:
             if not quiet:
                 self._on_result(result)
@@ -86,3 +96,23 @@ class Outputs:
         for writer in (self._sink, self._failures):
             if writer is not None:
                 writer.close()
+
+
+def to_failures(
+    failures: FailuresWriter,
+    replay: Replay | None,
+    result: RecordResult,
+    annotations: Mapping[str, Any] | None = None,
+) -> bool:
+    """Write ``result`` to the failures file if it did not apply, or if it must be re-run
+    after one that did not (``replay``: the run keeps per-key order). True if written."""
+    record = result.record
+    if result.status in FAILURE_STATUSES:
+        failures.write(result, annotations)
+        if replay is not None and record is not None:
+            replay.mark(record.profile_name, record.key)
+        return True
+    if replay and record is not None and replay.follows(record.profile_name, record.key):
+        failures.write(result, {**(annotations or {}), **REPLAY_NOTE})
+        return True
+    return False

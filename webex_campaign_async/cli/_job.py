@@ -20,6 +20,7 @@ from .. import (
     BulkReport,
     BulkRun,
     CampaignClient,
+    ProfileUpsert,
     RateLimit,
     RecordResult,
     RecordStatus,
@@ -27,6 +28,8 @@ from .. import (
     Throttle,
 )
 from .._files import FailuresWriter, open_private
+from .._order import Replay
+from .._outputs import to_failures
 from ._input import estimate_total, read_records
 from ._journal import Journal, JournalIndex, record_hash
 from ._options import EXIT_ABORTED, EXIT_NOT_ALL_APPLIED, EXIT_OK, JobOptions, UsageError
@@ -43,7 +46,8 @@ __all__ = ["Job", "run_job"]
 class Job:
     """The bookkeeping of one job around its `BulkRun`: journal, failures file, tally.
 
-    `records` yields the input's records, skipping those the resumed journal ended;
+    `records` yields the input's records, skipping those the resumed journal ended (unless
+    an earlier record of their profile is sent again: then they go after it, in input order);
     `on_result` journals each result (after its failures line: a killed job loses neither).
     """
 
@@ -64,12 +68,13 @@ class Job:
         self._lines: dict[int, tuple[int, int]] = {}  # run index -> (input line, record hash)
         self.journal: Journal | None = None
         self.failures: FailuresWriter | None = None
+        self._replay = Replay() if options.ordered else None  # for the failures file
 
     def open_files(self) -> None:
         """The journal (a new one, or the resumed one extended) and the failures file."""
         options, index = self.options, self.index
         if options.failures and index is not None:
-            self.tally.kept = keep_ended_failures(options.failures, index)
+            self.tally.kept = keep_ended_failures(options.failures, index, self.options.ordered)
         if options.journal:
             self.journal = Journal(options.journal, append=options.resume)
         if options.failures:
@@ -83,13 +88,20 @@ class Job:
     def records(self) -> Iterator[Any]:
         position = 0
         index, tally, lines = self.index, self.tally, self._lines
+        resent = Replay() if self.options.ordered else None  # the profiles sent again
         for line, item in self._source:
             tally.last_line = line
             digest = record_hash(item)
-            if index is not None and index.ended(line, digest):
-                tally.resumed += 1
-                tally.resumed_unapplied += not index.applied(line)
-                continue
+            if index is not None and line <= index.last:
+                profile = _profile(item)
+                if index.ended(line, digest):
+                    if not (resent and profile and resent.follows(*profile)):
+                        tally.resumed += 1
+                        tally.resumed_unapplied += not index.applied(line)
+                        continue
+                    tally.resent += 1  # after an earlier record of its profile sent again
+                if resent is not None and profile is not None:
+                    resent.mark(*profile)
             lines[position] = (line, digest)
             position += 1
             yield item
@@ -97,8 +109,9 @@ class Job:
     def on_result(self, result: RecordResult) -> None:
         line, digest = self._lines.pop(result.index)
         status = result.status
-        if status in FAILURE_STATUSES and self.failures is not None:
-            self.failures.write(result, {"_line": line})  # in the OS before the journal line
+        if self.failures is not None:  # in the OS before the journal line
+            written = to_failures(self.failures, self._replay, result, {"_line": line})
+            self.tally.replayed += written and status not in FAILURE_STATUSES
         if self.journal is not None:
             self.journal.write(line, digest, result)
         tally = self.tally
@@ -234,22 +247,46 @@ async def run_job(
     return EXIT_NOT_ALL_APPLIED
 
 
-def keep_ended_failures(path: str, index: JournalIndex) -> int:
+def _profile(item: object) -> tuple[str, str | None] | None:
+    """(list, key) of a record (key None: a filter record); None for an invalid one."""
+    if isinstance(item, ProfileUpsert):
+        return item.profile_name, item.key
+    return None
+
+
+def keep_ended_failures(path: str, index: JournalIndex, ordered: bool = True) -> int:
     """Keep the lines of a previous run's failures file whose records the journal ended (a
-    resumed run does not send them again); drop the rest (they are sent again). Returns the
-    lines kept."""
+    resumed run does not send them again); drop the rest (they are sent again, and, with
+    per-key order, so are the later lines of their profiles). Returns the lines kept."""
     if not os.path.exists(path):
         return 0
     kept = 0
+    resent = Replay()
     with open(path, "rb") as old, open_private(path + ".tmp", "wb", replacing=path) as new:
         for raw in old:
             try:
-                line = json.loads(raw).get("_line")
-                ended = line in index and not index.applied(line)
+                entry = json.loads(raw)
+                line = entry.get("_line")
+                profile = _wire_profile(entry) if ordered else None
+                ended = line in index and (not index.applied(line) or "_replay" in entry)
             except (ValueError, AttributeError, TypeError):
                 continue
+            if ended and profile is not None and resent.follows(*profile):
+                ended = False
+            if not ended and profile is not None:
+                resent.mark(*profile)
             if ended:
                 new.write(raw if raw.endswith(b"\n") else raw + b"\n")
                 kept += 1
     os.replace(path + ".tmp", path)
     return kept
+
+
+def _wire_profile(entry: dict[str, Any]) -> tuple[str, str | None] | None:
+    """(list, key) of a failures-file line (key None: a filter record), if it has them."""
+    name, key = entry.get("profile-name"), entry.get("key")
+    if not isinstance(name, str):
+        return None
+    if "filter" in entry:
+        return name, None
+    return (name, str(key)) if isinstance(key, (str, int)) else None

@@ -40,6 +40,8 @@ class JournalIndex:
         self._ended: dict[int, tuple[int, bool]] = {}
         #: Lines whose journal entry could not be read (a torn last line after a kill).
         self.unreadable = 0
+        #: The last input line the journal has an entry for (0: none).
+        self.last = 0
 
     def __len__(self) -> int:
         return len(self._ended)
@@ -75,6 +77,7 @@ class JournalIndex:
                         f"the journal {os.fspath(path)!r}, line {number}: {exc}: not a journal "
                         "of this command (move it away, or choose another with --journal)"
                     ) from None
+                index.last = max(index.last, line)
                 if ended:
                     index._ended[line] = (digest, applied)
                 else:

@@ -27,6 +27,8 @@ class Tally:
     resumed: int = 0
     resumed_unapplied: int = 0  # of the resumed lines, those the journal did not see applied
     kept: int = 0  # lines of the failures file kept from the run resumed
+    resent: int = 0  # lines the journal ended, sent again after an earlier one of their profile
+    replayed: int = 0  # applied, in the failures file after an earlier one of their profile
     last_line: int = 0  # the input line of the last record read
     problems: list[str] = attrs.field(factory=list)
 
@@ -39,6 +41,12 @@ def summarize(report: BulkReport, tally: Tally, options: JobOptions, out: IO[str
     print(str(report), file=out)
     if tally.resumed:
         print(f"  already ended in the journal (not sent again): {tally.resumed:,}", file=out)
+    if tally.resent:
+        print(
+            f"  ended in the journal, sent again after an earlier record of their profile: "
+            f"{tally.resent:,}",
+            file=out,
+        )
     if tally.problems:
         shown = len(tally.problems)
         print(f"  first {shown} problem(s):" if shown > 1 else "  problem:", file=out)
@@ -49,6 +57,12 @@ def summarize(report: BulkReport, tally: Tally, options: JobOptions, out: IO[str
         print(
             f"  {tally.rerun + tally.kept:,} record(s) to re-run written to {options.failures}"
             + kept,
+            file=out,
+        )
+    if options.failures and tally.replayed:
+        print(
+            f"  {tally.replayed:,} applied record(s) also written there, after an earlier record"
+            " of their profile: re-run the file as it is, in its order",
             file=out,
         )
     if report.aborted:
@@ -65,6 +79,7 @@ def write_report(path: str, report: BulkReport, tally: Tally, options: JobOption
     data = report.to_dict()
     data["input"] = options.input
     data["resumed"] = tally.resumed
+    data["resent_in_order"] = tally.resent
     data["read_up_to_line"] = tally.last_line
     with open_private(path, "w", encoding="utf-8") as f:
         json.dump(data, f, indent=2)
