@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import random
+import tracemalloc
 from collections import Counter, defaultdict
 from collections.abc import Iterator
 from typing import Any
@@ -24,7 +25,7 @@ from webex_campaign_async import (
 )
 from webex_campaign_async._order import KeyOrder, Replay
 
-from .fakes import FakeTransport, applied
+from .fakes import FakeTransport, answer, applied
 from .vtime import run_virtual
 
 S = RecordStatus
@@ -318,22 +319,68 @@ def test_one_key_a_hundred_thousand_times_runs_one_at_a_time_in_bounded_memory()
     assert transport.sent[-1][1]["attributes"][0]["val"] == "99999"
 
 
-@pytest.mark.parametrize("how", ["deadline", "stop", "cancel"])
+class _Forgetful:
+    """Answers APPLIED after 1 ms and keeps nothing (so memory shows the engine's own)."""
+
+    async def send(self, url: Any, headers: Any, body: bytes, timeout: float | None) -> Response:
+        await asyncio.sleep(0.001)
+        return applied()
+
+    async def aclose(self) -> None:
+        pass
+
+
+def _peak_memory(records: int) -> int:
+    """Peak bytes traced while one key's ``records`` records run through the engine."""
+
+    def source() -> Iterator[ProfileUpsert]:
+        for i in range(records):
+            yield ProfileUpsert("L", key="same", attributes={"v": str(i)})
+
+    async def main() -> Any:
+        client = CampaignClient(
+            "http://127.0.0.1:9", api_key="k", transport=_Forgetful(), max_concurrency=8
+        )
+        async with client:
+            return await client.bulk_upsert(source())
+
+    tracemalloc.start()
+    try:
+        report = run_virtual(main())
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert report.applied == records
+    return peak
+
+
+def test_one_key_many_times_holds_memory_flat() -> None:
+    """Four times the records of one key, the same peak memory (held back: a bounded few)."""
+    small, large = _peak_memory(1_000), _peak_memory(4_000)
+    assert large < small * 1.2 + 32_000, (small, large)
+
+
+@pytest.mark.parametrize("how", ["deadline", "stop", "cancel", "abort"])
 def test_held_back_records_end_skipped_when_the_run_ends_early(how: str) -> None:
     """Every record read ends once, the ones held back for their key SKIPPED."""
     records = [ProfileUpsert("L", key="same", attributes={"v": str(i)}) for i in range(100)]
     seen: list[RecordResult] = []
 
+    def denied_from_the_eleventh(wire: Any, attempt: int, headers: Any) -> Response:
+        if how == "abort" and int(wire["attributes"][0]["val"]) >= 10:
+            return answer(401, "430", "Authorization failed.")  # stops the run, like a stop()
+        return applied()
+
     async def main() -> Any:
         client = CampaignClient(
-            "http://127.0.0.1:9", api_key="k", transport=FakeTransport(latency=0.1),
-            max_concurrency=4,
+            "http://127.0.0.1:9", api_key="k",
+            transport=FakeTransport(denied_from_the_eleventh, latency=0.1), max_concurrency=4,
         )  # fmt: skip
         async with client:
             run = client.stream_upsert(
                 records, on_result=seen.append, deadline=1.05 if how == "deadline" else None
             )
-            if how == "deadline":
+            if how in ("deadline", "abort"):
                 return await run.complete()
             task = asyncio.ensure_future(run.complete())
             await asyncio.sleep(1.05)
@@ -349,6 +396,7 @@ def test_held_back_records_end_skipped_when_the_run_ends_early(how: str) -> None
     assert sorted(r.index for r in seen) == list(range(report.total))
     assert report.applied in (10, 11)  # one at a time, 0.1 s each
     assert report.skipped == report.total - report.applied - report.failed
+    assert report.failed == (1 if how == "abort" else 0)  # the 430, and nothing else
     assert report.total > report.applied  # the held-back ones were read and reported
     assert report.held_back > 0
 
