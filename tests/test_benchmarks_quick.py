@@ -98,3 +98,9 @@ def test_checks_pass_when_the_records_add_up() -> None:
 )
 def test_checks_catch_each_broken_promise(changes: dict[str, Any]) -> None:
     assert len(list(problems([_row(**changes)]))) == 1
+
+
+def test_the_order_benchmark_runs_and_its_ordered_run_leaves_no_key_stale() -> None:
+    from benchmarks import order
+
+    assert order.main(["--quick"]) == 0
