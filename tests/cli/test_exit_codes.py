@@ -4,11 +4,23 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
-from .conftest import FORBIDDEN_KEY, LINKED_LIST, Cli, summary_counts, wire, write_csv, write_jsonl
+from webex_campaign_async.emulator import EmulatorProcess, Faults
+
+from .conftest import (
+    FORBIDDEN_KEY,
+    LINKED_LIST,
+    Cli,
+    read_jsonl,
+    summary_counts,
+    wire,
+    write_csv,
+    write_jsonl,
+)
 
 
 @pytest.fixture
@@ -142,16 +154,40 @@ def test_a_forbidden_key_aborts_with_3(cli: Cli, tmp_path: Path) -> None:
     assert cli.emulator.stats()["requests"] <= 4
 
 
-def test_a_deadline_too_short_aborts_with_3(cli: Cli, tmp_path: Path) -> None:
+@pytest.fixture(scope="module")
+def unanswering() -> Iterator[EmulatorProcess]:
+    """An emulator that takes every request and never answers within a test (an hour's
+    latency, then a 500): nothing is applied, and a request sent stays in flight."""
+    faults = Faults(p500=1.0, latency=3600.0)
+    with EmulatorProcess(faults=faults, shutdown_timeout=0.1) as server:
+        yield server
+
+
+def test_a_deadline_too_short_aborts_with_3(
+    unanswering: EmulatorProcess, cli_for: Callable[[EmulatorProcess], Cli], tmp_path: Path
+) -> None:
+    unanswering.reset()
+    cli = cli_for(unanswering)
     write_jsonl(tmp_path / "in.jsonl", [wire("p", f"k{i}", a="1") for i in range(300)])
+    # The 4 workers take lines 1-4 as the run starts. The throttle's burst lets 2 of them go,
+    # never to be answered; its next token is 10 s away, so the other 2 wait in it. No record
+    # can end before the deadline: it ends the 2 waits (SKIPPED: never sent), then the 2
+    # requests in flight end at their timeout (FAILED: sent, they may have applied). The
+    # timeout is longer than the deadline, so its timers come after the deadline's.
     done = cli.run(
-        "upsert", "in.jsonl", "--rate", "100", "--deadline", "0.5", "--report", "r.json",
-        "--progress", "none",
+        "upsert", "in.jsonl", "--concurrency", "4", "--rate", "0.1", "--burst", "2",
+        "--deadline", "1.5", "--timeout", "2", "--report", "r.json", "--progress", "none",
     )  # fmt: skip
     assert done.returncode == 3, done.stdout + done.stderr
-    assert "ABORTED: deadline of 0.5 s passed" in done.stdout
+    assert "ABORTED: deadline of 1.5 s passed" in done.stdout
     report = json.loads((tmp_path / "r.json").read_text())
-    assert report["total"] < 300
-    assert 0 < report["counts"]["applied"] < 100
-    assert report["counts"]["skipped"] == report["total"] - report["counts"]["applied"]
-    assert len(cli.emulator.profiles("p")) == report["counts"]["applied"]
+    assert report["aborted"] is True
+    assert report["total"] == report["read_up_to_line"] == 4  # nothing read after the deadline
+    assert {k: v for k, v in report["counts"].items() if v} == {"failed": 2, "skipped": 2}
+    assert summary_counts(done.stdout) == report["counts"]
+    journal = read_jsonl(tmp_path / "in.jsonl.journal")
+    assert {e["line"]: e["status"] for e in journal} == {
+        1: "failed", 2: "failed", 3: "skipped", 4: "skipped"
+    }  # fmt: skip
+    assert unanswering.stats()["requests"] == 2  # the skipped records were never sent
+    assert unanswering.profiles("p") == {}  # as many as applied: none

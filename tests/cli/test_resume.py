@@ -123,16 +123,38 @@ def test_sigkill_then_resume_keeps_the_failures_of_the_first_run(cli: Cli, tmp_p
     records: list[object] = [wire("p", f"k{i:03d}", a="1") for i in range(600)]
     records[2] = "{oops"  # line 3
     records[5] = wire("p", "", a="1")  # line 6
-    write_jsonl(tmp_path / "in.jsonl", records)
-    args = ["upsert", "in.jsonl", "--rate", "500", "--failures", "failed.jsonl", "--progress",
-            "none"]  # fmt: skip
+    source = write_jsonl(tmp_path / "in.jsonl", records)
+    journal = tmp_path / "in.jsonl.journal"
+    args = ["upsert", "in.jsonl", "--failures", "failed.jsonl", "--progress", "none"]
+
+    # As in the first test: the first run reads the file through a pipe that stops at line
+    # 300, so the kill lands halfway, after the invalid lines 3 and 6 ended.
+    content = source.read_bytes()
+    source.unlink()
+    os.mkfifo(source)
     first = cli.start(*args)
-    wait_for(lambda: journal_size(tmp_path / "in.jsonl.journal") >= 100, what="100 lines")
-    first.kill()
-    first.communicate(timeout=10)
+    with source.open("wb") as pipe:
+        pipe.write(b"".join(content.splitlines(keepends=True)[:300]))
+        pipe.flush()
+        wait_for(lambda: journal_size(journal) >= 100, what="100 journal lines")
+        first.send_signal(signal.SIGKILL)
+        first.communicate(timeout=10)
+    assert first.returncode == -signal.SIGKILL
+    source.unlink()
+    source.write_bytes(content)  # the same file, whole, for the resumed run
+
+    ended = {entry["line"]: entry["status"] for entry in read_jsonl(journal) if entry["ended"]}
+    assert 100 <= len(ended) < 300  # killed halfway
+    assert ended[3] == ended[6] == "invalid"
+    written = read_jsonl(tmp_path / "failed.jsonl")  # by the killed run
+    assert sorted((line["_line"], line["_result"]["status"]) for line in written) == [
+        (3, "invalid"),
+        (6, "invalid"),
+    ]
 
     second = cli.run(*args, "--resume")
     assert second.returncode == 1, second.stdout + second.stderr
+    assert f"already ended in the journal (not sent again): {len(ended):,}" in second.stdout
     assert len(cli.emulator.profiles("p")) == 598
     failed = read_jsonl(tmp_path / "failed.jsonl")
     assert [(line["_line"], line["_result"]["status"]) for line in failed] == [
