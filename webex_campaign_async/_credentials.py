@@ -86,14 +86,19 @@ class Credentials:
             if self._failure is not None and self._failure[0] > ticket:
                 raise TokenProviderError(self._failure[1])  # the call we waited for failed
             first = self.headers is None
+            failed: str | None = None
             try:
                 token = await self._provider()
-            except Exception as exc:
-                self._calls += 1
-                message = f"the token provider failed: {type(exc).__name__}: {exc}"
-                self._failure = (self._calls, self.redact(message))
-                raise TokenProviderError(self._failure[1]) from None
+            except Exception as exc:  # its text may hold secrets we never saw: not shown
+                failed = type(exc).__name__
             self._calls += 1
+            if failed is not None:  # raised here, not in the except: nothing chained to it
+                self._failure = (
+                    self._calls,
+                    f"the token provider failed: it raised {failed} (its message is not "
+                    "shown: it may hold a secret)",
+                )
+                raise TokenProviderError(self._failure[1])
             if not isinstance(token, str) or not token.strip():
                 self._failure = (self._calls, "the token provider returned no token")
                 raise TokenProviderError(self._failure[1])
