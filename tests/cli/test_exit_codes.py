@@ -90,6 +90,18 @@ def test_usage_and_input_errors_exit_2(
     assert not list(files.glob("*.journal"))  # nothing was written
 
 
+@pytest.mark.parametrize("flag", ["--report", "--journal", "--failures"])
+def test_an_output_hard_linked_to_the_input_is_the_input(cli: Cli, files: Path, flag: str) -> None:
+    """A hard link has its own real path: the file is known by its device and inode."""
+    os.link(files / "ok.jsonl", files / "linked.out")
+    before = (files / "ok.jsonl").read_bytes()
+    done = cli.run("upsert", "ok.jsonl", flag, "linked.out", "--progress", "none")
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert f"{flag} 'linked.out' is the input file" in done.stderr
+    assert (files / "ok.jsonl").read_bytes() == before
+    assert cli.emulator.stats()["requests"] == 0
+
+
 def test_a_journal_line_with_a_wrong_typed_field_exits_2(cli: Cli, files: Path) -> None:
     entry = {"line": "2", "hash": "0" * 16, "ended": True, "status": "applied"}
     (files / "ok.csv.journal").write_text(json.dumps(entry) + "\n")

@@ -311,18 +311,29 @@ def job_arguments(args: argparse.Namespace, path: str) -> dict[str, Any]:
     }
 
 
+def _identity(path: str) -> tuple[object, ...]:
+    """What makes two paths one file: its device and inode (a hard link, a symlink, another
+    spelling of the path), or, for a file not there yet, its real path."""
+    try:
+        info = os.stat(path)
+    except OSError:
+        return ("path", os.path.realpath(path))
+    return ("inode", info.st_dev, info.st_ino)
+
+
 def check_outputs(options: JobOptions) -> None:
     """Refuse an output file that would overwrite the input or another output, or that
     cannot be written: before the job, not after it."""
-    seen = {os.path.realpath(options.input): "the input file"}
+    seen = {_identity(options.input): "the input file"}
     outputs = (("--journal", options.journal), ("--failures", options.failures))
     for flag, path in (*outputs, ("--report", options.report)):
         if path is None:
             continue
         real = os.path.realpath(path)
-        if real in seen:
-            raise UsageError(f"{flag} {path!r} is {seen[real]}: choose another path")
-        seen[real] = f"the {flag} file"
+        identity = _identity(path)
+        if identity in seen:
+            raise UsageError(f"{flag} {path!r} is {seen[identity]}: choose another path")
+        seen[identity] = f"the {flag} file"
         hint = " (choose one with --journal, or --no-journal)" if flag == "--journal" else ""
         if os.path.isdir(real):
             raise UsageError(f"{flag} {path!r} is a directory{hint}")
