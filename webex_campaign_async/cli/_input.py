@@ -10,6 +10,7 @@ from typing import Any
 
 from ._lines import count_lines
 from ._options import JobOptions
+from ._pipes import may_block
 from ._readers import read_csv, read_jsonl
 
 __all__ = ["estimate_total", "read_records"]
@@ -18,8 +19,10 @@ __all__ = ["estimate_total", "read_records"]
 def read_records(options: JobOptions) -> Iterator[tuple[int, Any]]:
     """(line, ProfileUpsert | InvalidRecordError) of the job's input.
 
-    The file is opened and its header checked now: a file that cannot be read raises
-    `InputError` here, before a job starts, not from inside the run.
+    A regular file is opened and its header checked now: a file that cannot be read
+    raises `InputError` here, before a job starts, not from inside the run. A pipe is
+    opened and read only by the run (in a thread of its own): its first line may be a long
+    time coming, and a signal or a deadline must not wait for it.
     """
     if options.format == "csv":
         assert options.csv is not None
@@ -32,6 +35,8 @@ def read_records(options: JobOptions) -> Iterator[tuple[int, Any]]:
             update_link=options.update_link,
             encoding=options.encoding,
         )
+    if may_block(options.input):
+        return items
     first = next(items, None)
     return items if first is None else itertools.chain((first,), items)
 

@@ -33,8 +33,9 @@ from .._outputs import to_failures
 from ._input import estimate_total, read_records
 from ._journal import Journal, JournalIndex, record_hash
 from ._options import EXIT_ABORTED, EXIT_NOT_ALL_APPLIED, EXIT_OK, JobOptions, UsageError
+from ._pipes import in_thread, may_block
 from ._progress import Progress, Snapshot, make_progress
-from ._signals import graceful_signals
+from ._signals import Interrupts, graceful_signals
 from ._summary import SHOWN_PROBLEMS, Tally, one_line, summarize, write_report
 
 if TYPE_CHECKING:
@@ -132,22 +133,23 @@ class Job:
             tally.done + tally.resumed, total, tally.counts.copy(), client.rate, client.learned_rate
         )
 
-    async def run(self, progress: Progress | None, total: int | None, err: IO[str]) -> BulkReport:
+    async def run(
+        self, progress: Progress | None, total: int | None, interrupts: Interrupts
+    ) -> BulkReport:
         """Run the job's `BulkRun` to its end (or to a signal's) and return its report."""
         options = self.options
+        records = self.records()
         run = self.client.stream_upsert(
-            self.records(),
+            in_thread(records) if may_block(options.input) else records,
             on_result=self.on_result,
             deadline=options.deadline,
             ordered=options.ordered,
         )
         consumer = asyncio.ensure_future(_complete(run))
         ticker = asyncio.ensure_future(self._tick(progress, total)) if progress else None
+        interrupts.attach(run, consumer)
         try:
-            with (
-                graceful_signals(run, consumer, options.grace, err),
-                contextlib.suppress(asyncio.CancelledError),
-            ):
+            with contextlib.suppress(asyncio.CancelledError):
                 await consumer
         finally:
             if ticker is not None:
@@ -217,21 +219,22 @@ async def run_job(
     options: JobOptions, *, base_url: str, api_key: str, out: IO[str], err: IO[str]
 ) -> int:
     """Run one upsert job to its end; return the exit code."""
-    throttle = shared_throttle(options, base_url, api_key)
-    client = make_client(options, base_url, api_key, throttle)
-    job = Job(options, client, err)
-    if throttle is not None:  # Redis unreachable: a usage error, before any file is written
-        await throttle.connect()
-    total = estimate_total(options)
-    progress = make_progress(options.progress, total, err, options.progress_interval)
-    try:
-        job.open_files()
-        async with client:
-            report = await job.run(progress, total, err)
-    finally:
-        job.close_files()
-        if throttle is not None:
-            await throttle.aclose()
+    with graceful_signals(options.grace, err) as interrupts:  # from the start: none is lost
+        throttle = shared_throttle(options, base_url, api_key)
+        client = make_client(options, base_url, api_key, throttle)
+        job = Job(options, client, err)
+        if throttle is not None:  # Redis unreachable: a usage error, before any file is written
+            await throttle.connect()
+        total = estimate_total(options)
+        progress = make_progress(options.progress, total, err, options.progress_interval)
+        try:
+            job.open_files()
+            async with client:
+                report = await job.run(progress, total, interrupts)
+        finally:
+            job.close_files()
+            if throttle is not None:
+                await throttle.aclose()
     if progress is not None:
         final = job.snapshot(total)
         if not report.aborted:  # every record ended: the count of lines was only an estimate
