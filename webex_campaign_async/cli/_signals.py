@@ -9,7 +9,7 @@ import asyncio
 import contextlib
 import signal
 from collections.abc import Iterator
-from typing import IO
+from typing import IO, Any
 
 from .. import BulkRun
 
@@ -24,9 +24,9 @@ class Interrupts:
         self.err = err
         self.received: str | None = None  # the first signal's name
         self._run: BulkRun | None = None
-        self._consumer: asyncio.Future[None] | None = None
+        self._consumer: asyncio.Future[Any] | None = None
 
-    def attach(self, run: BulkRun, consumer: asyncio.Future[None]) -> None:
+    def attach(self, run: BulkRun, consumer: asyncio.Future[Any]) -> None:
         """The job's run (and the task running it): a signal already received stops it."""
         self._run, self._consumer = run, consumer
         if self.received is not None:
