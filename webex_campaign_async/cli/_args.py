@@ -118,7 +118,8 @@ def build_parser() -> argparse.ArgumentParser:
         prog="webex-campaign",
         description="Bulk upserts of Webex Campaign contact profiles.",
         epilog="Exit codes: 0 all applied, 1 some did not apply, 2 usage or input error, "
-        "3 aborted (permission failure, wrong endpoint, deadline, interrupted).",
+        "3 aborted after sending began (permission, endpoint, token, TLS, deadline, signal, a "
+        "file that could not be written).",
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 

@@ -231,6 +231,9 @@ async def run_job(
             job.open_files()
             async with client:
                 report = await job.run(progress, total, interrupts)
+        except OSError as exc:  # a disk full under the journal, say: records were sent
+            print(f"webex-campaign: error: the job stopped: a file failed: {exc}", file=err)
+            return EXIT_ABORTED
         finally:
             job.close_files()
             if throttle is not None:
@@ -240,14 +243,30 @@ async def run_job(
         if not report.aborted:  # every record ended: the count of lines was only an estimate
             final = attrs.evolve(final, total=final.done)
         progress.close(final)
-    summarize(report, job.tally, options, out)
+    try:
+        summarize(report, job.tally, options, out)
+    except BrokenPipeError:  # stdout closed early (`| head`): the summary is lost, not the job
+        _silence(out)
     if options.report:
-        write_report(options.report, report, job.tally, options)
+        try:
+            write_report(options.report, report, job.tally, options)
+        except OSError as exc:
+            print(f"webex-campaign: error: writing {options.report!r} failed: {exc}", file=err)
+            return EXIT_ABORTED
     if report.aborted:
         return EXIT_ABORTED
     if report.applied == report.total and job.tally.resumed_unapplied == 0:
         return EXIT_OK
     return EXIT_NOT_ALL_APPLIED
+
+
+def _silence(stream: IO[str]) -> None:
+    """Point a closed pipe's descriptor at /dev/null: the interpreter's last flush at exit
+    would fail on it again, with a traceback."""
+    with contextlib.suppress(OSError, ValueError, AttributeError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, stream.fileno())
+        os.close(devnull)
 
 
 def _profile(item: object) -> tuple[str, str | None] | None:
