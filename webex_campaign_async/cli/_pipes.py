@@ -32,11 +32,12 @@ class _Raised:
 
 
 def may_block(path: str) -> bool:
-    """True unless ``path`` is a regular file (a read of which never waits for a writer)."""
+    """True for a pipe, a FIFO, a socket or a terminal: a read of it may wait for a writer."""
     try:
-        return not stat.S_ISREG(os.stat(path).st_mode)
+        mode = os.stat(path).st_mode
     except OSError:
         return False  # opening it will say what is wrong
+    return stat.S_ISFIFO(mode) or stat.S_ISCHR(mode) or stat.S_ISSOCK(mode)
 
 
 async def in_thread(items: Iterator[T], *, ahead: int = 256) -> AsyncIterator[T]:
