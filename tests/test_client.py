@@ -382,3 +382,24 @@ async def test_the_key_never_leaks(
     texts += [repr(vars(client)), repr(vars(client._sender)), repr(client._sender.credentials)]
     assert not [t for t in texts if KEY in t]
     assert "***" in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("base_url", "options", "message"),
+    [
+        ("https://exa mple.com", {}, "must not contain spaces or control characters"),
+        ("https://x.example/a\tb", {}, "must not contain spaces or control characters"),
+        ("https://x.example", {"upsert_path": "http://evil/x"}, "upsert_path must be a plain"),
+        ("https://x.example", {"upsert_path": "//evil/x"}, "upsert_path must be a plain path"),
+        ("https://x.example", {"upsert_path": "/p?x=1"}, "upsert_path must be a plain path"),
+        ("https://x.example", {"upsert_path": "/"}, "upsert_path must be a plain path"),
+        ("https://x.example", {"upsert_path": "/a b"}, "upsert_path must be a plain path"),
+        ("https://x.example", {"api_key": "key\n"}, "api_key holds a line break"),
+        ("https://x.example", {"api_key": "a\r\nX-Evil: 1"}, "api_key holds a line break"),
+    ],
+)
+def test_what_cannot_be_sent_is_refused_when_the_client_is_made(
+    base_url: str, options: dict[str, Any], message: str
+) -> None:
+    with pytest.raises(ConfigurationError, match=message):
+        CampaignClient(base_url, **{"api_key": "k", **options})

@@ -48,6 +48,11 @@ class Credentials:
             raise ConfigurationError("give exactly one of api_key or token_provider")
         if api_key is not None and (not isinstance(api_key, str) or not api_key.strip()):
             raise ConfigurationError("api_key must be a non-empty string")
+        if api_key is not None and not _fits_a_header(api_key):
+            raise ConfigurationError(
+                "api_key holds a line break or another control character: it cannot be sent "
+                "in a header (copied with a trailing newline?)"
+            )
         self._provider = provider
         #: Every token this client ever held, the longest first (to redact).
         self.secrets: tuple[str, ...] = (api_key,) if api_key is not None else ()
@@ -102,6 +107,13 @@ class Credentials:
             if not isinstance(token, str) or not token.strip():
                 self._failure = (self._calls, "the token provider returned no token")
                 raise TokenProviderError(self._failure[1])
+            if not _fits_a_header(token):
+                self._failure = (
+                    self._calls,
+                    "the token provider returned a token with a line break or another control "
+                    "character: it cannot be sent in a header",
+                )
+                raise TokenProviderError(self._failure[1])
             if token not in self.secrets:  # every token ever held stays redacted
                 self.secrets = tuple(sorted((*self.secrets, token), key=len, reverse=True))
             self.headers = request_headers(token)
@@ -136,3 +148,8 @@ class Credentials:
     def leaks(self, text: str) -> bool:
         """True when ``text`` holds a token this client ever held."""
         return any(secret in text for secret in self.secrets)
+
+
+def _fits_a_header(token: str) -> bool:
+    """No control character (a CR or LF would split the Authorization header)."""
+    return not any(ord(c) < 32 or ord(c) == 127 for c in token)

@@ -7,7 +7,7 @@ from urllib.parse import urlsplit
 
 from .exceptions import ConfigurationError
 
-__all__ = ["DEFAULT_UPSERT_PATH", "is_loopback", "upsert_url"]
+__all__ = ["DEFAULT_UPSERT_PATH", "check_path", "is_loopback", "upsert_url"]
 
 #: Inferred from the documented bulk sibling ``/profiles/updateBulk``; configurable.
 DEFAULT_UPSERT_PATH = "/campaignapi/resources/v3/profiles/update"
@@ -29,6 +29,11 @@ def upsert_url(base_url: str, path: str, *, allow_insecure_http: bool = False) -
         raise ConfigurationError(f"base_url is not a valid URL: {exc}") from None
     if parts.scheme not in ("https", "http") or not host:
         raise ConfigurationError(f"base_url must be an http(s) URL with a host, got {base_url!r}")
+    if _has_blank(base_url.strip()):  # (urlsplit drops tabs and line breaks: not them all)
+        raise ConfigurationError(
+            f"base_url must not contain spaces or control characters: {base_url!r}"
+        )
+    check_path(path)
     if parts.username or parts.password:
         raise ConfigurationError("base_url must not carry credentials; use api_key")
     if parts.query or parts.fragment:
@@ -40,6 +45,30 @@ def upsert_url(base_url: str, path: str, *, allow_insecure_http: bool = False) -
             "--allow-insecure-http on the command line)"
         )
     return f"{parts.scheme}://{parts.netloc}{parts.path.rstrip('/')}/{path.lstrip('/')}"
+
+
+def check_path(path: str) -> None:
+    """Refuse an upsert path that is not a plain path (a URL would send the key to another
+    host). It is joined to the base URL's own path: ``/v3/x`` and ``v3/x`` are the same."""
+    if not isinstance(path, str):
+        raise ConfigurationError(f"upsert_path must be a string, got {type(path).__name__}")
+    parts = urlsplit(path)
+    if (
+        not path.strip("/")
+        or path.startswith("//")
+        or parts.scheme
+        or parts.netloc
+        or parts.query
+        or parts.fragment
+        or _has_blank(path)
+    ):
+        raise ConfigurationError(
+            f"upsert_path must be a plain path such as {DEFAULT_UPSERT_PATH!r}, got {path!r}"
+        )
+
+
+def _has_blank(text: str) -> bool:
+    return any(c.isspace() or ord(c) < 32 or ord(c) == 127 for c in text)
 
 
 def is_loopback(host: str) -> bool:

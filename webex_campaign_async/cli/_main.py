@@ -31,6 +31,8 @@ def _upsert_command(args: argparse.Namespace) -> int:
     check_outputs(options)
     if not args.base_url:
         raise UsageError(f"give --base-url or set ${BASE_URL_ENV}")
+    if not args.api_key_env:
+        raise UsageError("--api-key-env: give the name of an environment variable")
     api_key = os.environ.get(args.api_key_env)
     if not api_key:
         raise UsageError(f"set the API key in ${args.api_key_env} (it is never read from argv)")
