@@ -99,11 +99,6 @@ class AdaptiveThrottle:
         return self._control.learned
 
     @property
-    def throttled_count(self) -> int:
-        """429 answers reported so far."""
-        return self._control.throttled
-
-    @property
     def rate_changes(self) -> int:
         """Times the enforced rate changed (decreases, steps of the climb, `set_rate`)."""
         return self._control.changes
