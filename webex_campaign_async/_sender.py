@@ -44,7 +44,7 @@ class SendCounts:
     rate_changes: int = 0  #: times the throttle's rate changed
     token_refreshes: int = 0  #: new tokens asked for after a 498
     rate: float | None = None  #: the throttle's rate now (None: unlimited)
-    connect_failures: int = 0  #: connections that failed before a request was sent
+    connection_failures: int = 0  #: connections that failed before a request was sent
     learned: float | None = None  #: the tenant's limit as the throttle last learned it
 
 
@@ -92,7 +92,7 @@ class HttpSender:
         #: 429 answers received.
         self.throttled = 0
         #: Connections that could not be made (no request was sent).
-        self.connect_failures = 0
+        self.connection_failures = 0
 
     def __repr__(self) -> str:
         return f"<HttpSender {self.url}>"
@@ -107,7 +107,7 @@ class HttpSender:
             throttle.rate_changes,
             self.credentials.refreshes,
             throttle.rate,
-            self.connect_failures,
+            self.connection_failures,
             throttle.learned,
         )
 
@@ -175,7 +175,7 @@ class HttpSender:
                     outcome: Outcome | None = None
                     error = credentials.clean_error(exc)
                     if isinstance(exc, ConnectError):  # nothing was sent
-                        self.connect_failures += 1
+                        self.connection_failures += 1
                         if isinstance(exc, TLSVerificationError):
                             return unsent(index, record, error, attempts), error
                     else:
