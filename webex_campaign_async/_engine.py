@@ -373,7 +373,7 @@ class BulkRun:
     def report(self) -> BulkReport:
         """The report of what has ended so far (the whole run once `finished`)."""
         order = self._intake.order
-        held_back = order.waited if order is not None else 0
+        held_back = order.held_back if order is not None else 0
         if self._started_at is None:
             return self._outputs.build(0.0, SendCounts(), SendCounts(), held_back, self._reason)
         if self._ended_at is None:
