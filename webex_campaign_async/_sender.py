@@ -15,7 +15,7 @@ import attrs
 
 from ._clock import Clock, LoopClock
 from ._credentials import Credentials
-from ._endings import AMBIGUOUS_NOTE, APPLIED, FINAL, GATEWAY, ended, gave_up, stopped, unsent
+from ._endings import AMBIGUOUS_NOTE, APPLIED, FINAL, GATEWAY, ended, gave_up, no_answer, stopped
 from ._models import ProfileUpsert
 from ._results import RecordResult
 from ._retry import RetryPolicy
@@ -160,7 +160,7 @@ class HttpSender:
                     except TokenProviderError as exc:
                         if stop is not None and stop.reason is not None:  # the run stopped for it
                             return stopped(index, record, stop.reason, attempts, error), exc
-                        return unsent(index, record, exc, attempts), exc
+                        return no_answer(index, record, exc, attempts), exc
                     headers = credentials.headers
                     assert headers is not None
                 generation = credentials.generation
@@ -177,7 +177,7 @@ class HttpSender:
                     if isinstance(exc, ConnectError):  # nothing was sent
                         self.connection_failures += 1
                         if isinstance(exc, TLSVerificationError):
-                            return unsent(index, record, error, attempts), error
+                            return no_answer(index, record, error, attempts), error
                     else:
                         attempts += 1
                         ambiguous = True  # it may have been applied
@@ -229,7 +229,7 @@ class HttpSender:
                     try:
                         await credentials.refresh(generation)
                     except TokenProviderError as exc:
-                        return unsent(index, record, exc, attempts), exc
+                        return no_answer(index, record, exc, attempts), exc
                     continue
                 if final is not None:
                     note = AMBIGUOUS_NOTE if ambiguous and verdict is Verdict.NOT_APPLIED else ""
