@@ -259,7 +259,7 @@ async def _client_run(spec: dict[str, Any]) -> dict[str, Any]:
                     throttle.rate,
                     applied,
                     client.throttled,
-                    getattr(throttle, "learned", None),
+                    getattr(throttle, "learned_rate", None),
                 ]
             )
             await asyncio.sleep(SAMPLE)
@@ -279,7 +279,7 @@ async def _client_run(spec: dict[str, Any]) -> dict[str, Any]:
         "counts": {status.name: n for status, n in report.counts.items()},
         "pauses": getattr(throttle, "pauses", 0),
         "decreases": getattr(throttle, "decreases", None),
-        "learned": getattr(throttle, "learned", None),
+        "learned_rate": getattr(throttle, "learned_rate", None),
         "samples": samples,
     }
 
@@ -395,7 +395,10 @@ def _figures(
         "achieved_over_limit": applied / seconds / scenario.limit,
         "achieved_over_ideal": applied / scenario.ideal(seconds),
         "processes": [
-            {k: o[k] for k in ("applied", "seconds", "throttled", "pauses", "decreases", "learned")}
+            {
+                k: o[k]
+                for k in ("applied", "seconds", "throttled", "pauses", "decreases", "learned_rate")
+            }
             for o in outs
         ],
         "samples": [o["samples"] for o in outs],

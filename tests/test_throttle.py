@@ -133,7 +133,7 @@ def test_a_decrease_empties_the_bucket_and_slows_everyone_down() -> None:
     assert throttle.decreases == 1
     assert throttle.rate is not None
     assert throttle.rate < 100
-    assert throttle.learned == pytest.approx(50, rel=0.1)
+    assert throttle.learned_rate == pytest.approx(50, rel=0.1)
     assert min(times) >= now + 1 / 100  # no burst after the decrease: the bucket is empty
     assert max_in_window(times, 1.0) <= 50 * 0.7 * 1.1 + 5
 
@@ -150,7 +150,7 @@ def test_unlimited_until_429_then_learns_from_the_successes() -> None:
         return await hammer(throttle, 100), throttle
 
     times, throttle = run_virtual(main())
-    assert throttle.learned == pytest.approx(40, rel=0.15)
+    assert throttle.learned_rate == pytest.approx(40, rel=0.15)
     assert throttle.rate == pytest.approx(0.7 * 40, rel=0.15)
     assert max_in_window(times, 1.0) <= 0.7 * 40 * 1.2
 
@@ -165,7 +165,7 @@ def test_the_first_429_of_a_burst_starts_slow_and_doubles() -> None:
 
     times, throttle = run_virtual(main())
     assert throttle.decreases == 1
-    assert throttle.learned is None  # nothing measured: slow start
+    assert throttle.learned_rate is None  # nothing measured: slow start
     # from 0.7 x 32 sends / MIN_WINDOW, doubling: the first tenth of a second is slow
     first = 0.7 * 32 / MIN_WINDOW
     assert sum(1 for t in times if t < 0.1) <= first * 0.1 * 2 + 10
@@ -326,7 +326,7 @@ def test_snapshot_reports_the_learned_limit() -> None:
         return throttle.snapshot()
 
     snapshot = run_virtual(main())
-    assert snapshot["learned"] == pytest.approx(100, rel=0.1)
+    assert snapshot["learned_rate"] == pytest.approx(100, rel=0.1)
     assert snapshot["ceiling"] is None
     assert snapshot["decreases"] == 1
     assert snapshot["throttled"] == 1
@@ -394,7 +394,7 @@ def test_with_no_rate_the_client_finds_the_limit_with_few_429s(retry_after: floa
     assert report.applied == 4000
     assert report.records_per_second >= 0.9 * 200
     assert stats.throttled <= 0.02 * stats.requests
-    assert throttle.learned == pytest.approx(200, rel=0.1)
+    assert throttle.learned_rate == pytest.approx(200, rel=0.1)
     assert throttle.pauses == 0  # a Retry-After from a token bucket is not a closed API
 
 

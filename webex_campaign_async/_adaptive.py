@@ -78,8 +78,8 @@ class AdaptiveThrottle:
     def __repr__(self) -> str:
         c = self._control
         return (
-            f"<AdaptiveThrottle rate={c.rate!r} ceiling={c.ceiling!r} learned={c.learned!r} "
-            f"throttled={c.throttled} changes={c.changes}>"
+            f"<AdaptiveThrottle rate={c.rate!r} ceiling={c.ceiling!r} "
+            f"learned_rate={c.learned_rate!r} throttled={c.throttled} changes={c.changes}>"
         )
 
     # --- what it reports ---------------------------------------------------------------------
@@ -94,9 +94,9 @@ class AdaptiveThrottle:
         return self._control.ceiling
 
     @property
-    def learned(self) -> float | None:
+    def learned_rate(self) -> float | None:
         """The tenant's limit as last measured at a 429 (``None``: not known yet)."""
-        return self._control.learned
+        return self._control.learned_rate
 
     @property
     def rate_changes(self) -> int:
@@ -119,7 +119,7 @@ class AdaptiveThrottle:
         return {
             "rate": c.rate,
             "ceiling": c.ceiling,
-            "learned": c.learned,
+            "learned_rate": c.learned_rate,
             "throttled": c.throttled,
             "decreases": c.decreases,
             "pauses": c.pauses,

@@ -87,7 +87,7 @@ class Outputs:
             rate_changes=counts.rate_changes - base.rate_changes,
             token_refreshes=counts.token_refreshes - base.token_refreshes,
             connection_failures=counts.connection_failures - base.connection_failures,
-            learned_rate=counts.learned,
+            learned_rate=counts.learned_rate,
             held_back=held_back,
             abort_reason=abort_reason,
         )

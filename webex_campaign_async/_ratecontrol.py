@@ -146,7 +146,7 @@ class RateControl:
     """The state of one throttle's rate, a few plain numbers; methods take the time.
 
     ``rate`` is enforced now (``None``: unlimited), ``ceiling`` is the configured rate,
-    ``learned`` the tenant's limit as last measured (``None``: unknown). ``epoch`` is the
+    ``learned_rate`` the tenant's limit as last measured (``None``: unknown). ``epoch`` is the
     origin of the current climb, ``decreased_at`` the time of the last decrease,
     ``measured_from`` the start of the window the throttle counts successes over, and
     ``paused_until`` the end of the current pause.
@@ -155,7 +155,7 @@ class RateControl:
     limit: RateLimit
     ceiling: float | None = None
     rate: float | None = None
-    learned: float | None = None
+    learned_rate: float | None = None
     epoch: float = -math.inf
     start_rate: float = 0.0
     decreased_at: float = -math.inf
@@ -198,7 +198,7 @@ class RateControl:
         if self.rate is None:
             return None
         ceiling = self.ceiling
-        learned = self.learned
+        learned = self.learned_rate
         if learned is None:
             if ceiling is not None:
                 return ceiling
@@ -233,10 +233,10 @@ class RateControl:
             return False
         target = self.target(now)
         if target is None:  # climbed far beyond what was learned: unlimited again
-            self.learned = None
-        elif self.learned is not None or self.ceiling is None:
+            self.learned_rate = None
+        elif self.learned_rate is not None or self.ceiling is None:
             used = 0.0 if recent is None else CAP * recent
-            cap = max(used, self.start_rate if self.learned is None else self.learned)
+            cap = max(used, self.start_rate if self.learned_rate is None else self.learned_rate)
             if target > cap:
                 target = cap
                 self._anchor(now, cap)
@@ -286,7 +286,7 @@ class RateControl:
         What was learned is forgotten: the rate is the new ceiling (or unlimited) at once.
         """
         self.ceiling = rate
-        self.learned = None
+        self.learned_rate = None
         return self._set(rate)
 
     # --- the law ---------------------------------------------------------------------------
@@ -302,7 +302,7 @@ class RateControl:
                 return False  # held at the ceiling, and the API accepted it lately: a burst
             if rate is None:  # unlimited until now: the limit is what the API accepted lately
                 learned = recent if recent is not None else measured
-            elif self.learned is None and self.ceiling is None:
+            elif self.learned_rate is None and self.ceiling is None:
                 learned = rate  # the end of a slow start: the rate that was too much
             else:
                 # at most the rate, at least what got through since the last decrease
@@ -319,9 +319,9 @@ class RateControl:
         if rate is None:  # unlimited, and too early to measure: slow start from what was sent
             self._lower(now, None, max(sending, self.floor) * decrease)
             return True
-        if self.learned is None and self.ceiling is not None:
-            self.learned = self.ceiling  # the first event under a ceiling: climb back to it
-        self._lower(now, self.learned, rate * decrease)
+        if self.learned_rate is None and self.ceiling is not None:
+            self.learned_rate = self.ceiling  # the first event under a ceiling: climb back to it
+        self._lower(now, self.learned_rate, rate * decrease)
         return True
 
     def _lower(self, now: float, learned: float | None, rate: float) -> None:
@@ -330,7 +330,7 @@ class RateControl:
         rate = max(rate, floor)
         if self.ceiling is not None:
             rate = min(rate, self.ceiling)
-        self.learned = learned if learned is None else max(learned, floor)
+        self.learned_rate = learned if learned is None else max(learned, floor)
         self.decreased_at = self.measured_from = now
         self.throttled_since = 0
         self.decreases += 1
@@ -341,7 +341,7 @@ class RateControl:
         """Climb on from ``rate`` at ``now``."""
         self.start_rate = rate
         self.epoch = now
-        learned = self.learned
+        learned = self.learned_rate
         if learned is not None:
             # the point of the climb at this rate: rate = learned (1 + (1 - decrease) x^3)
             x = _cbrt((rate / learned - 1.0) / (1.0 - self.limit.decrease))

@@ -45,7 +45,7 @@ class SendCounts:
     token_refreshes: int = 0  #: new tokens asked for after a 498
     rate: float | None = None  #: the throttle's rate now (None: unlimited)
     connection_failures: int = 0  #: connections that failed before a request was sent
-    learned: float | None = None  #: the tenant's limit as the throttle last learned it
+    learned_rate: float | None = None  #: the tenant's limit as the throttle last learned it
 
 
 class Sender(Protocol):
@@ -108,7 +108,7 @@ class HttpSender:
             self.credentials.refreshes,
             throttle.rate,
             self.connection_failures,
-            throttle.learned,
+            throttle.learned_rate,
         )
 
     async def send(

@@ -80,7 +80,7 @@ async def test_a_429_anywhere_lowers_the_rate_of_every_process(redis_server: Red
         await b.acquire()  # b sees the new state on its next send, and reads it
         await asyncio.gather(*b._tasks)
         assert b.rate == a.rate
-        assert b.learned == a.learned
+        assert b.learned_rate == a.learned_rate
 
 
 async def test_set_rate_reaches_every_process(redis_server: RedisServer) -> None:

@@ -247,9 +247,9 @@ class RedisThrottle:
         return self._changes
 
     @property
-    def learned(self) -> float | None:
+    def learned_rate(self) -> float | None:
         """The tenant's limit as last learned by any process (None: not known)."""
-        return self._control.learned
+        return self._control.learned_rate
 
     def ready(self) -> bool:
         return False  # every send asks Redis
