@@ -27,6 +27,8 @@ from ._report import BulkReport, LatencySummary
 from ._results import FAILURE_STATUSES, RecordResult, RecordStatus
 from ._retry import RetryPolicy
 from ._sansio import Response
+from ._sender import SendCounts, Sender
+from ._stop import StopSignal
 from ._throttle import Throttle
 from ._transport import AiohttpTransport, Transport
 from ._version import version as __version__
@@ -87,7 +89,10 @@ __all__ = [
     "RequestTimeoutError",
     "Response",
     "RetryPolicy",
+    "SendCounts",
+    "Sender",
     "ServerError",
+    "StopSignal",
     "TLSVerificationError",
     "Target",
     "Throttle",
