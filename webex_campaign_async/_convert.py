@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 import cattrs
 from cattrs.gen import make_dict_unstructure_fn, override
 
-from ._codec import dumps, loads, loads_quick
+from ._codec import dumps
 from ._models import (
     Attribute,
     Condition,
@@ -36,11 +36,8 @@ from .exceptions import InvalidRecordError
 __all__ = [
     "as_profile",
     "converter",
-    "dumps",
     "encode_profile",
     "error_from_wire",
-    "loads",
-    "loads_quick",
     "profile_from_wire",
     "profile_to_wire",
     "response_from_wire",

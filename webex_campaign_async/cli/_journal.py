@@ -15,7 +15,8 @@ import time
 from typing import IO, Any
 
 from .. import InputError, ProfileUpsert, RecordResult, RecordStatus
-from .._convert import dumps, encode_profile, loads
+from .._codec import dumps, loads
+from .._convert import encode_profile
 from .._files import open_private
 
 __all__ = ["Journal", "JournalIndex", "record_hash"]

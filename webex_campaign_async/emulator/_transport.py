@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from .._sansio import Response
+from .. import Response
 from ..exceptions import ConnectionLostError, RequestTimeoutError
 from ._config import EmulatorConfig
 from ._core import EmulatorCore
