@@ -189,7 +189,7 @@ class RedisThrottle:
             self._synced_at = self._local()
             self._syncing = self._spawn(self._sync)
 
-    async def _write(self, control: RateControl, now: float, *, lowered: bool) -> bool:
+    async def _write(self, control: RateControl, *, lowered: bool) -> bool:
         rate = control.rate
         empty = ""
         if lowered and rate is not None:
@@ -321,7 +321,7 @@ class RedisThrottle:
             reaction = control.on_throttled(
                 now, sent_at, retry_after, ok + self._ok, recent, sending
             )
-            if await self._write(control, now, lowered=reaction.lowered):
+            if await self._write(control, lowered=reaction.lowered):
                 self._adopt(control)
                 return
 
@@ -336,9 +336,9 @@ class RedisThrottle:
 
     async def _set_ceiling(self, rate: float | None) -> None:
         for _ in range(8):
-            now, control, _, _, _ = await self._read()
+            _, control, _, _, _ = await self._read()
             control.set_ceiling(rate)
-            if await self._write(control, now, lowered=False):
+            if await self._write(control, lowered=False):
                 self._adopt(control)
                 return
 
