@@ -11,16 +11,9 @@ from ._convert import profile_from_wire, profile_to_wire
 from ._credentials import TokenProvider
 from ._endpoint import DEFAULT_UPSERT_PATH
 from ._engine import HOLD_PER_WORKER, BulkRun
+from ._enums import LogicalOp, RelOp, UpdateLink, UpsertMode
 from ._files import Target, write_failures
-from ._models import (
-    Attribute,
-    Condition,
-    LogicalOp,
-    ProfileUpsert,
-    RelOp,
-    UpdateLink,
-    UpsertMode,
-)
+from ._models import Attribute, Condition, ProfileUpsert
 from ._ratecontrol import RateLimit
 from ._records import RecordInput
 from ._report import BulkReport, LatencySummary

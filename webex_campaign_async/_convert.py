@@ -17,20 +17,8 @@ import cattrs
 from cattrs.gen import make_dict_unstructure_fn, override
 
 from ._codec import dumps
-from ._models import (
-    Attribute,
-    Condition,
-    ErrorBody,
-    LogicalOp,
-    ProfileUpsert,
-    RelOp,
-    Scalar,
-    UpdateLink,
-    UpsertMode,
-    UpsertResponse,
-    _WireEnum,
-    parse_enum,
-)
+from ._enums import LogicalOp, RelOp, UpdateLink, UpsertMode, WireEnum, parse_enum
+from ._models import Attribute, Condition, ErrorBody, ProfileUpsert, Scalar, UpsertResponse
 from .exceptions import InvalidRecordError
 
 __all__ = [
@@ -44,7 +32,7 @@ __all__ = [
     "wire_text",
 ]
 
-_E = TypeVar("_E", bound=_WireEnum)
+_E = TypeVar("_E", bound=WireEnum)
 
 
 converter = cattrs.Converter(unstruct_collection_overrides={tuple: list})
