@@ -14,7 +14,7 @@ from ._engine import HOLD_PER_WORKER, BulkRun
 from ._enums import LogicalOp, RelOp, UpdateLink, UpsertMode
 from ._files import Target, write_failures
 from ._models import Attribute, Condition, ProfileUpsert
-from ._ratecontrol import RateLimit
+from ._ratelimit import RateLimit
 from ._records import RecordInput
 from ._report import BulkReport, LatencySummary
 from ._results import FAILURE_STATUSES, RecordResult, RecordStatus

@@ -10,7 +10,8 @@ from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from ._ratecontrol import MIN_WINDOW, RateControl, RateLimit
+from ._ratecontrol import MIN_WINDOW, RateControl
+from ._ratelimit import RateLimit
 from .exceptions import ConfigurationError
 
 __all__ = ["AdaptiveThrottle"]

@@ -15,7 +15,7 @@ from ._endpoint import DEFAULT_UPSERT_PATH, upsert_url
 from ._engine import BulkRun
 from ._files import Target
 from ._models import ProfileUpsert
-from ._ratecontrol import RateLimit
+from ._ratelimit import RateLimit
 from ._records import RecordInput
 from ._report import BulkReport
 from ._results import RecordResult, RecordStatus

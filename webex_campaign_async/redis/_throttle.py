@@ -19,7 +19,8 @@ import attrs
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
-from .._ratecontrol import RateControl, RateLimit
+from .._ratecontrol import RateControl
+from .._ratelimit import RateLimit
 from ..exceptions import ConfigurationError
 from ._scripts import ACQUIRE, INIT, READ, WRITE
 from ._state import BUCKETS, dump, load, recent_rate, tenant_name
