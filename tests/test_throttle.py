@@ -18,6 +18,7 @@ from webex_campaign_async import (
     Throttle,
 )
 from webex_campaign_async._ratecontrol import CLOSED, MIN_WINDOW
+from webex_campaign_async._successes import RecentSuccesses
 from webex_campaign_async.emulator import EmulatorConfig, EmulatorCore, EmulatorTransport, Faults
 
 from .vtime import run_virtual
@@ -490,3 +491,14 @@ def test_the_first_decrease_from_unlimited_empties_the_bucket() -> None:
 
     after = run_virtual(main())
     assert after[1] > after[0]  # paced from the first send on: no burst right after the 429
+
+
+def test_recent_successes_are_counted_by_send_time_over_the_last_second() -> None:
+    recent = RecentSuccesses()
+    assert recent.rate(100.0, None) is None  # nothing sent yet
+    for i in range(100):  # 100/s for one second
+        recent.add(100.0 + i / 100)
+    assert recent.rate(100.1, 100.0) is None  # too early to tell
+    assert recent.rate(101.0, 100.0) == pytest.approx(100.0, rel=0.05)
+    assert recent.rate(101.0, 100.0, seconds=0.3) == pytest.approx(100.0, rel=0.05)
+    assert recent.rate(103.0, 100.0) == 0.0  # nothing for over a second
