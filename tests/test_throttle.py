@@ -21,6 +21,7 @@ from webex_campaign_async._ratecontrol import CLOSED, MIN_WINDOW
 from webex_campaign_async._successes import RecentSuccesses
 from webex_campaign_async.emulator import EmulatorConfig, EmulatorCore, EmulatorTransport, Faults
 
+from .fakes import FakeClock
 from .vtime import run_virtual
 
 
@@ -268,28 +269,23 @@ def test_set_rate_at_runtime_applies_to_queued_senders() -> None:
 
 
 def test_fake_clock_and_sleep_are_used_for_pauses() -> None:
-    now = [100.0]
-    slept: list[float] = []
-
-    async def sleep(seconds: float) -> None:
-        slept.append(seconds)
-        now[0] += seconds
+    clock = FakeClock(100.0)
 
     async def main() -> None:
         throttle = AdaptiveThrottle(
-            RateLimit(1e6), clock=lambda: now[0], sleep=sleep, random=lambda: 0.5
+            RateLimit(1e6), clock=clock, sleep=clock.sleep, random=lambda: 0.5
         )
         await throttle.acquire()
         for t in (100.0, 100.1, 100.2, 100.3, 100.4):  # 429s, Retry-After 10 s, no success
-            now[0] = t + 0.001
+            clock.now = t + 0.001
             throttle.throttled(t, 10.0)
         assert throttle.pauses == 1
         await throttle.acquire()
         await throttle.acquire()
 
     asyncio.run(main())
-    assert slept[0] == pytest.approx(10.5)  # the pause, plus half of its 1 s spread
-    assert sum(slept[1:]) < 1e-5  # then paced at the rate, no second pause
+    assert clock.sleeps[0] == pytest.approx(10.5)  # the pause, plus half of its 1 s spread
+    assert sum(clock.sleeps[1:]) < 1e-5  # then paced at the rate, no second pause
 
 
 @pytest.mark.parametrize("rate", [0, -5, float("nan")])
@@ -300,16 +296,16 @@ def test_set_rate_refuses_nonsense(rate: float) -> None:
 
 def test_try_acquire_admits_at_once_when_a_token_is_there() -> None:
     async def main() -> None:
-        now = [100.0]
-        unlimited = AdaptiveThrottle(RateLimit(None), clock=lambda: now[0])
+        clock = FakeClock(100.0)
+        unlimited = AdaptiveThrottle(RateLimit(None), clock=clock)
         assert unlimited.try_acquire() == 100.0
         assert unlimited.ready()
-        limited = AdaptiveThrottle(RateLimit(10, burst=2), clock=lambda: now[0])
+        limited = AdaptiveThrottle(RateLimit(10, burst=2), clock=clock)
         assert limited.try_acquire() == 100.0
         assert limited.try_acquire() == 100.0
         assert not limited.ready()
         assert limited.try_acquire() is None  # the bucket is empty: wait through acquire
-        now[0] = 100.1
+        clock.now = 100.1
         assert limited.ready()
         assert limited.try_acquire() == 100.1
 
@@ -451,14 +447,14 @@ def test_a_clock_that_ticks_in_milliseconds_neither_spins_nor_overshoots() -> No
 def test_no_send_goes_without_a_token_when_the_clock_moves_in_whole_milliseconds() -> None:
     """The float error of a millisecond clock (one seen under uvloop): a waiter once went
     with 0.9999999964 of a token, and every waiter after it too."""
-    now = [6820.984]
+    clock = FakeClock(6820.984)
 
     async def sleep(seconds: float) -> None:
         await asyncio.sleep(0)
-        now[0] = round(now[0] + max(seconds, 0.001), 3)  # a millisecond clock
+        clock.now = round(clock.now + max(seconds, 0.001), 3)  # a millisecond clock
 
     async def main() -> list[float]:
-        throttle = AdaptiveThrottle(RateLimit(5000, burst=10), clock=lambda: now[0], sleep=sleep)
+        throttle = AdaptiveThrottle(RateLimit(5000, burst=10), clock=clock, sleep=sleep)
         times: list[float] = []
 
         async def worker() -> None:
