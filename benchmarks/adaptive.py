@@ -169,7 +169,6 @@ class BotocoreThrottle:
             clock=clock,
         )
         self.rate_changes = 0
-        self.throttled_count = 0
 
     @staticmethod
     def is_throttling_error(**kwargs: Any) -> bool:
@@ -201,7 +200,6 @@ class BotocoreThrottle:
         self._limiter.on_receiving_response(throttled=False)
 
     def throttled(self, sent_at: float, retry_after: float | None) -> bool:
-        self.throttled_count += 1
         self._limiter.on_receiving_response(throttled=True)
         self.rate_changes += 1
         return False
@@ -242,6 +240,13 @@ async def _client_run(spec: dict[str, Any]) -> dict[str, Any]:
         nonlocal applied
         applied += result.ok
 
+    client = CampaignClient(
+        spec["base_url"],
+        api_key=spec["api_key"],
+        throttle=throttle,
+        max_concurrency=CONCURRENCY,
+        retry=RetryPolicy(attempts=5),
+    )
     samples: list[list[Any]] = []
     loop = asyncio.get_running_loop()
     start = loop.time()
@@ -253,24 +258,18 @@ async def _client_run(spec: dict[str, Any]) -> dict[str, Any]:
                     round(loop.time() - start, 3),
                     throttle.rate,
                     applied,
-                    throttle.throttled_count,
-                    getattr(throttle, "learned", None),
+                    client.throttled,
+                    getattr(throttle, "learned_rate", None),
                 ]
             )
             await asyncio.sleep(SAMPLE)
 
     sampler = asyncio.ensure_future(sample())
-    async with CampaignClient(
-        spec["base_url"],
-        api_key=spec["api_key"],
-        throttle=throttle,
-        max_concurrency=CONCURRENCY,
-        retry=RetryPolicy(attempts=5),
-    ) as client:
+    async with client:
         report = await client.bulk_upsert(records(), on_result=count)
     wall = loop.time() - start
     sampler.cancel()
-    samples.append([round(wall, 3), throttle.rate, applied, throttle.throttled_count, None])
+    samples.append([round(wall, 3), throttle.rate, applied, client.throttled, None])
     return {
         "seconds": wall,
         "total": report.total,
@@ -280,7 +279,7 @@ async def _client_run(spec: dict[str, Any]) -> dict[str, Any]:
         "counts": {status.name: n for status, n in report.counts.items()},
         "pauses": getattr(throttle, "pauses", 0),
         "decreases": getattr(throttle, "decreases", None),
-        "learned": getattr(throttle, "learned", None),
+        "learned_rate": getattr(throttle, "learned_rate", None),
         "samples": samples,
     }
 
@@ -396,7 +395,10 @@ def _figures(
         "achieved_over_limit": applied / seconds / scenario.limit,
         "achieved_over_ideal": applied / scenario.ideal(seconds),
         "processes": [
-            {k: o[k] for k in ("applied", "seconds", "throttled", "pauses", "decreases", "learned")}
+            {
+                k: o[k]
+                for k in ("applied", "seconds", "throttled", "pauses", "decreases", "learned_rate")
+            }
             for o in outs
         ],
         "samples": [o["samples"] for o in outs],

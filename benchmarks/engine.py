@@ -43,7 +43,8 @@ from webex_campaign_async import (
     RateLimit,
     RetryPolicy,
 )
-from webex_campaign_async._convert import encode_profile, loads, profile_to_wire
+from webex_campaign_async._codec import loads
+from webex_campaign_async._convert import encode_profile, profile_to_wire
 from webex_campaign_async._transport import _Connector as ReadSizeConnector
 from webex_campaign_async.emulator import EmulatorProcess, Faults
 

@@ -111,7 +111,7 @@ def test_key_order_table(steps: list[Step]) -> None:
     assert order.drain() == []
 
 
-def test_waited_counts_each_held_record_once() -> None:
+def test_held_back_counts_each_held_record_once() -> None:
     order: KeyOrder[int] = KeyOrder()
     order.admit(1, "L", None)
     order.admit(2, "L", "a")
@@ -119,7 +119,7 @@ def test_waited_counts_each_held_record_once() -> None:
     assert order.held == 2
     order.done("L", None)
     assert order.held == 1
-    assert order.waited == 2
+    assert order.held_back == 2
 
 
 def test_drain_returns_every_held_record_and_forgets_them() -> None:

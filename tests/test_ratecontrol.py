@@ -31,7 +31,7 @@ def test_the_first_429_with_a_measurement_learns_the_limit_from_the_successes() 
     # 10 s unlimited, 2,000 successes since the start, 190/s over the last second
     reaction = control.on_throttled(10.0, 9.99, None, successes=2000, recent=190.0)
     assert reaction.lowered
-    assert control.learned == 190.0
+    assert control.learned_rate == 190.0
     assert control.rate == pytest.approx(0.7 * 190)
 
 
@@ -92,7 +92,7 @@ def test_the_learned_limit_lies_between_the_measurements_and_the_rate(
     control.on_throttled(10.0, 9.9, None, successes=1000, recent=rate)  # learn `rate`...
     control.rate = rate  # ...and be at it 1.5 s later
     control.on_throttled(11.5, 11.4, None, successes=since, recent=recent)
-    assert control.learned == pytest.approx(learned)
+    assert control.learned_rate == pytest.approx(learned)
     assert control.rate == pytest.approx(0.7 * learned)
 
 
@@ -106,7 +106,7 @@ def test_a_halved_limit_is_below_the_rate_after_two_events() -> None:
     control.on_throttled(20.5, 20.45, None, successes=50, recent=120.0)
     assert control.rate is not None
     assert control.rate < 100.0
-    assert control.learned == pytest.approx(120.0)
+    assert control.learned_rate == pytest.approx(120.0)
 
 
 @pytest.mark.parametrize(
@@ -173,7 +173,7 @@ def test_a_rate_that_is_not_used_is_not_raised() -> None:
 def test_a_configured_rate_is_a_ceiling() -> None:
     control = steady(100.0, climb=2.0)
     control.on_throttled(5.0, 4.9, None, successes=400, recent=95.0)  # 80/s got through
-    assert control.learned == 95.0
+    assert control.learned_rate == 95.0
     for t in (6.0, 7.0, 8.0, 10.0, 60.0):
         control.tick(t, recent=100.0)
         assert control.rate is not None
@@ -185,7 +185,7 @@ def test_the_floor() -> None:
     control = steady(100.0, floor=50.0)
     control.on_throttled(10.0, 9.9, None, successes=10, recent=10.0)
     assert control.rate == 50.0
-    assert control.learned == 50.0  # not below the floor
+    assert control.learned_rate == 50.0  # not below the floor
     assert control.target(10.5) == pytest.approx(50.0, rel=0.01)
 
 
@@ -198,7 +198,7 @@ def test_a_learned_limit_climbed_far_beyond_gives_way_to_unlimited() -> None:
     x = ((UNLIMITED - 1) / 0.3) ** (1 / 3)
     assert control.tick(10.0 + 1.0 + x + 0.01, recent=10_000.0)
     assert control.rate is None
-    assert control.learned is None
+    assert control.learned_rate is None
 
 
 # --- the start --------------------------------------------------------------------------
@@ -209,7 +209,7 @@ def test_slow_start_when_the_first_429_comes_too_early_to_measure() -> None:
     # 32 sends in the first millisecond, then a 429: nothing measured yet
     reaction = control.on_throttled(0.001, 0.0, None, successes=0, sending=32 / MIN_WINDOW)
     assert reaction.lowered
-    assert control.learned is None
+    assert control.learned_rate is None
     assert control.rate == pytest.approx(0.7 * 128)
     control.tick(0.001 + 3 * SLOW_START, recent=1000.0)
     assert control.rate == pytest.approx(0.7 * 128 * 8)
@@ -217,7 +217,7 @@ def test_slow_start_when_the_first_429_comes_too_early_to_measure() -> None:
     assert control.rate == pytest.approx(600)
     # the next 429 with a measurement ends the slow start: the rate then was too much
     control.on_throttled(0.4, 0.39, None, successes=100, recent=300.0)
-    assert control.learned == pytest.approx(600)
+    assert control.learned_rate == pytest.approx(600)
 
 
 def test_answers_to_the_first_burst_are_one_event() -> None:
@@ -239,7 +239,7 @@ def test_an_api_that_accepts_nothing_is_lowered_once_per_cooldown() -> None:
         control.on_throttled(t, t - 0.01, None, successes=0)
         rates.append(control.rate)
     assert rates == pytest.approx([35, 35, 24.5, 24.5, 17.15])
-    assert control.learned == 50.0  # kept: the climb goes back to it, from deeper down
+    assert control.learned_rate == 50.0  # kept: the climb goes back to it, from deeper down
     back = control.epoch + 3.0
     assert back - 11.2 == pytest.approx(3.0 * ((1 - 17.15 / 50) / 0.3) ** (1 / 3))
     assert control.target(back) == pytest.approx(50.0)
@@ -295,7 +295,7 @@ def test_set_ceiling_at_runtime_forgets_what_was_learned() -> None:
     control = steady(100.0)
     control.on_throttled(10.0, 9.9, None, successes=800, recent=90.0)
     assert control.set_ceiling(250)
-    assert (control.rate, control.ceiling, control.learned) == (250, 250, None)
+    assert (control.rate, control.ceiling, control.learned_rate) == (250, 250, None)
     assert not control.set_ceiling(250)
     assert control.set_ceiling(None)
     assert control.rate is None

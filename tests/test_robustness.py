@@ -375,7 +375,7 @@ async def test_retry_after_with_a_throttle_that_does_not_pause(api: aioresponses
     class Simple:
         rate = None
         rate_changes = 0
-        learned = None
+        learned_rate = None
 
         async def acquire(self) -> float:
             return 0.0

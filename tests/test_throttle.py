@@ -18,8 +18,10 @@ from webex_campaign_async import (
     Throttle,
 )
 from webex_campaign_async._ratecontrol import CLOSED, MIN_WINDOW
+from webex_campaign_async._successes import RecentSuccesses
 from webex_campaign_async.emulator import EmulatorConfig, EmulatorCore, EmulatorTransport, Faults
 
+from .fakes import FakeClock
 from .vtime import run_virtual
 
 
@@ -133,7 +135,7 @@ def test_a_decrease_empties_the_bucket_and_slows_everyone_down() -> None:
     assert throttle.decreases == 1
     assert throttle.rate is not None
     assert throttle.rate < 100
-    assert throttle.learned == pytest.approx(50, rel=0.1)
+    assert throttle.learned_rate == pytest.approx(50, rel=0.1)
     assert min(times) >= now + 1 / 100  # no burst after the decrease: the bucket is empty
     assert max_in_window(times, 1.0) <= 50 * 0.7 * 1.1 + 5
 
@@ -150,7 +152,7 @@ def test_unlimited_until_429_then_learns_from_the_successes() -> None:
         return await hammer(throttle, 100), throttle
 
     times, throttle = run_virtual(main())
-    assert throttle.learned == pytest.approx(40, rel=0.15)
+    assert throttle.learned_rate == pytest.approx(40, rel=0.15)
     assert throttle.rate == pytest.approx(0.7 * 40, rel=0.15)
     assert max_in_window(times, 1.0) <= 0.7 * 40 * 1.2
 
@@ -165,7 +167,7 @@ def test_the_first_429_of_a_burst_starts_slow_and_doubles() -> None:
 
     times, throttle = run_virtual(main())
     assert throttle.decreases == 1
-    assert throttle.learned is None  # nothing measured: slow start
+    assert throttle.learned_rate is None  # nothing measured: slow start
     # from 0.7 x 32 sends / MIN_WINDOW, doubling: the first tenth of a second is slow
     first = 0.7 * 32 / MIN_WINDOW
     assert sum(1 for t in times if t < 0.1) <= first * 0.1 * 2 + 10
@@ -267,28 +269,23 @@ def test_set_rate_at_runtime_applies_to_queued_senders() -> None:
 
 
 def test_fake_clock_and_sleep_are_used_for_pauses() -> None:
-    now = [100.0]
-    slept: list[float] = []
-
-    async def sleep(seconds: float) -> None:
-        slept.append(seconds)
-        now[0] += seconds
+    clock = FakeClock(100.0)
 
     async def main() -> None:
         throttle = AdaptiveThrottle(
-            RateLimit(1e6), clock=lambda: now[0], sleep=sleep, random=lambda: 0.5
+            RateLimit(1e6), clock=clock, sleep=clock.sleep, random=lambda: 0.5
         )
         await throttle.acquire()
         for t in (100.0, 100.1, 100.2, 100.3, 100.4):  # 429s, Retry-After 10 s, no success
-            now[0] = t + 0.001
+            clock.now = t + 0.001
             throttle.throttled(t, 10.0)
         assert throttle.pauses == 1
         await throttle.acquire()
         await throttle.acquire()
 
     asyncio.run(main())
-    assert slept[0] == pytest.approx(10.5)  # the pause, plus half of its 1 s spread
-    assert sum(slept[1:]) < 1e-5  # then paced at the rate, no second pause
+    assert clock.sleeps[0] == pytest.approx(10.5)  # the pause, plus half of its 1 s spread
+    assert sum(clock.sleeps[1:]) < 1e-5  # then paced at the rate, no second pause
 
 
 @pytest.mark.parametrize("rate", [0, -5, float("nan")])
@@ -299,16 +296,16 @@ def test_set_rate_refuses_nonsense(rate: float) -> None:
 
 def test_try_acquire_admits_at_once_when_a_token_is_there() -> None:
     async def main() -> None:
-        now = [100.0]
-        unlimited = AdaptiveThrottle(RateLimit(None), clock=lambda: now[0])
+        clock = FakeClock(100.0)
+        unlimited = AdaptiveThrottle(RateLimit(None), clock=clock)
         assert unlimited.try_acquire() == 100.0
         assert unlimited.ready()
-        limited = AdaptiveThrottle(RateLimit(10, burst=2), clock=lambda: now[0])
+        limited = AdaptiveThrottle(RateLimit(10, burst=2), clock=clock)
         assert limited.try_acquire() == 100.0
         assert limited.try_acquire() == 100.0
         assert not limited.ready()
         assert limited.try_acquire() is None  # the bucket is empty: wait through acquire
-        now[0] = 100.1
+        clock.now = 100.1
         assert limited.ready()
         assert limited.try_acquire() == 100.1
 
@@ -326,7 +323,7 @@ def test_snapshot_reports_the_learned_limit() -> None:
         return throttle.snapshot()
 
     snapshot = run_virtual(main())
-    assert snapshot["learned"] == pytest.approx(100, rel=0.1)
+    assert snapshot["learned_rate"] == pytest.approx(100, rel=0.1)
     assert snapshot["ceiling"] is None
     assert snapshot["decreases"] == 1
     assert snapshot["throttled"] == 1
@@ -394,7 +391,7 @@ def test_with_no_rate_the_client_finds_the_limit_with_few_429s(retry_after: floa
     assert report.applied == 4000
     assert report.records_per_second >= 0.9 * 200
     assert stats.throttled <= 0.02 * stats.requests
-    assert throttle.learned == pytest.approx(200, rel=0.1)
+    assert throttle.learned_rate == pytest.approx(200, rel=0.1)
     assert throttle.pauses == 0  # a Retry-After from a token bucket is not a closed API
 
 
@@ -450,14 +447,14 @@ def test_a_clock_that_ticks_in_milliseconds_neither_spins_nor_overshoots() -> No
 def test_no_send_goes_without_a_token_when_the_clock_moves_in_whole_milliseconds() -> None:
     """The float error of a millisecond clock (one seen under uvloop): a waiter once went
     with 0.9999999964 of a token, and every waiter after it too."""
-    now = [6820.984]
+    clock = FakeClock(6820.984)
 
     async def sleep(seconds: float) -> None:
         await asyncio.sleep(0)
-        now[0] = round(now[0] + max(seconds, 0.001), 3)  # a millisecond clock
+        clock.now = round(clock.now + max(seconds, 0.001), 3)  # a millisecond clock
 
     async def main() -> list[float]:
-        throttle = AdaptiveThrottle(RateLimit(5000, burst=10), clock=lambda: now[0], sleep=sleep)
+        throttle = AdaptiveThrottle(RateLimit(5000, burst=10), clock=clock, sleep=sleep)
         times: list[float] = []
 
         async def worker() -> None:
@@ -490,3 +487,14 @@ def test_the_first_decrease_from_unlimited_empties_the_bucket() -> None:
 
     after = run_virtual(main())
     assert after[1] > after[0]  # paced from the first send on: no burst right after the 429
+
+
+def test_recent_successes_are_counted_by_send_time_over_the_last_second() -> None:
+    recent = RecentSuccesses()
+    assert recent.rate(100.0, None) is None  # nothing sent yet
+    for i in range(100):  # 100/s for one second
+        recent.add(100.0 + i / 100)
+    assert recent.rate(100.1, 100.0) is None  # too early to tell
+    assert recent.rate(101.0, 100.0) == pytest.approx(100.0, rel=0.05)
+    assert recent.rate(101.0, 100.0, seconds=0.3) == pytest.approx(100.0, rel=0.05)
+    assert recent.rate(103.0, 100.0) == 0.0  # nothing for over a second

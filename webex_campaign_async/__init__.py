@@ -11,22 +11,17 @@ from ._convert import profile_from_wire, profile_to_wire
 from ._credentials import TokenProvider
 from ._endpoint import DEFAULT_UPSERT_PATH
 from ._engine import HOLD_PER_WORKER, BulkRun
+from ._enums import LogicalOp, RelOp, UpdateLink, UpsertMode
 from ._files import Target, write_failures
-from ._models import (
-    Attribute,
-    Condition,
-    LogicalOp,
-    ProfileUpsert,
-    RelOp,
-    UpdateLink,
-    UpsertMode,
-)
-from ._ratecontrol import RateLimit
+from ._models import Attribute, Condition, ProfileUpsert
+from ._ratelimit import RateLimit
 from ._records import RecordInput
 from ._report import BulkReport, LatencySummary
 from ._results import FAILURE_STATUSES, RecordResult, RecordStatus
 from ._retry import RetryPolicy
 from ._sansio import Response
+from ._sender import SendCounts, Sender
+from ._stop import StopSignal
 from ._throttle import Throttle
 from ._transport import AiohttpTransport, Transport
 from ._version import version as __version__
@@ -87,7 +82,10 @@ __all__ = [
     "RequestTimeoutError",
     "Response",
     "RetryPolicy",
+    "SendCounts",
+    "Sender",
     "ServerError",
+    "StopSignal",
     "TLSVerificationError",
     "Target",
     "Throttle",

@@ -1,5 +1,8 @@
 """`AdaptiveThrottle`: the in-process `Throttle`, a token bucket whose rate the pure rate law
-(`RateControl`) adapts; FIFO waiters; one shared pause when the API looks closed."""
+(`RateControl`) adapts; FIFO waiters; one shared pause when the API looks closed.
+
+The rate of successful answers it measures is kept by `RecentSuccesses` (``_successes.py``).
+"""
 
 from __future__ import annotations
 
@@ -10,7 +13,9 @@ from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from ._ratecontrol import MIN_WINDOW, RateControl, RateLimit
+from ._ratecontrol import MIN_WINDOW, RateControl
+from ._ratelimit import RateLimit
+from ._successes import RecentSuccesses
 from .exceptions import ConfigurationError
 
 __all__ = ["AdaptiveThrottle"]
@@ -19,10 +24,6 @@ __all__ = ["AdaptiveThrottle"]
 TICK = 0.1
 #: The shortest wait for a token on a clock that ticks coarsely (uvloop's).
 MIN_SLEEP = 0.001
-#: The measured rate of the last second: buckets of this many seconds of send times...
-_BUCKET = 0.1
-#: ...and how many are kept.
-_BUCKETS = 10
 #: Seconds of successes a climb is capped by (see `RateControl.tick`).
 _CAP_WINDOW = 0.3
 #: A token, give or take the float error of ``elapsed * rate``.
@@ -67,19 +68,15 @@ class AdaptiveThrottle:
         self._next_tick = -math.inf
         self._ok = 0  # successes to requests sent after self._from
         self._from = -math.inf
-        # successes of the last second, by send time: the current bucket ends at self._edge
-        self._counts = [0] * _BUCKETS
-        self._bucket = 0
-        self._edge = -math.inf
-        self._count = 0
+        self._recent = RecentSuccesses()  # of the last second, by send time
         self._sent = 0  # sends while unlimited
         self._configure(self._control.rate)
 
     def __repr__(self) -> str:
         c = self._control
         return (
-            f"<AdaptiveThrottle rate={c.rate!r} ceiling={c.ceiling!r} learned={c.learned!r} "
-            f"throttled={c.throttled} changes={c.changes}>"
+            f"<AdaptiveThrottle rate={c.rate!r} ceiling={c.ceiling!r} "
+            f"learned_rate={c.learned_rate!r} throttled={c.throttled} changes={c.changes}>"
         )
 
     # --- what it reports ---------------------------------------------------------------------
@@ -94,14 +91,9 @@ class AdaptiveThrottle:
         return self._control.ceiling
 
     @property
-    def learned(self) -> float | None:
+    def learned_rate(self) -> float | None:
         """The tenant's limit as last measured at a 429 (``None``: not known yet)."""
-        return self._control.learned
-
-    @property
-    def throttled_count(self) -> int:
-        """429 answers reported so far."""
-        return self._control.throttled
+        return self._control.learned_rate
 
     @property
     def rate_changes(self) -> int:
@@ -124,7 +116,7 @@ class AdaptiveThrottle:
         return {
             "rate": c.rate,
             "ceiling": c.ceiling,
-            "learned": c.learned,
+            "learned_rate": c.learned_rate,
             "throttled": c.throttled,
             "decreases": c.decreases,
             "pauses": c.pauses,
@@ -170,7 +162,8 @@ class AdaptiveThrottle:
 
     def _tick(self, now: float) -> None:
         self._next_tick = now + TICK
-        if self._control.tick(now, self._recent(now, _CAP_WINDOW, TICK)):
+        control = self._control
+        if control.tick(now, self._recent.rate(now, control.origin, _CAP_WINDOW, TICK)):
             self._apply(now, empty=False)
 
     def _available(self, now: float) -> float:
@@ -305,38 +298,7 @@ class AdaptiveThrottle:
         """An answer that was not a 429: counted for the measured rate of the API."""
         if sent_at > self._from:
             self._ok += 1
-        if sent_at < self._edge:
-            self._count += 1
-        else:
-            self._roll(sent_at)
-
-    def _roll(self, sent_at: float) -> None:
-        index = math.floor(sent_at / _BUCKET)
-        counts = self._counts
-        counts[self._bucket % _BUCKETS] = self._count
-        for skipped in range(self._bucket + 1, min(index, self._bucket + _BUCKETS + 1)):
-            counts[skipped % _BUCKETS] = 0
-        self._bucket = index
-        self._edge = (index + 1) * _BUCKET
-        self._count = 1
-
-    def _recent(
-        self, now: float, seconds: float = 1.0, at_least: float = MIN_WINDOW
-    ) -> float | None:
-        """Successful answers per second to the requests sent in the last ``seconds`` or so
-        (None before ``at_least`` seconds of sending)."""
-        origin = self._control.origin
-        if origin is None or now - origin < at_least:
-            return None
-        current = math.floor(now / _BUCKET)
-        if current - self._bucket >= _BUCKETS:
-            return 0.0
-        counts = self._counts
-        counts[self._bucket % _BUCKETS] = self._count
-        back = min(_BUCKETS, math.ceil(seconds / _BUCKET))
-        first = max(current - back + 1, math.floor(origin / _BUCKET))
-        total = sum(counts[i % _BUCKETS] for i in range(first, self._bucket + 1))
-        return total / (now - max(first * _BUCKET, origin))
+        self._recent.add(sent_at)
 
     def throttled(self, sent_at: float, retry_after: float | None) -> bool:
         now = self._now()
@@ -345,7 +307,7 @@ class AdaptiveThrottle:
         if self._rate is None and control.origin is not None:
             sending = self._sent / max(now - control.origin, MIN_WINDOW)
         reaction = control.on_throttled(
-            now, sent_at, retry_after, self._ok, self._recent(now), sending
+            now, sent_at, retry_after, self._ok, self._recent.rate(now, control.origin), sending
         )
         if control.measured_from != self._from:
             self._from = control.measured_from

@@ -15,7 +15,7 @@ from ._endpoint import DEFAULT_UPSERT_PATH, upsert_url
 from ._engine import BulkRun
 from ._files import Target
 from ._models import ProfileUpsert
-from ._ratecontrol import RateLimit
+from ._ratelimit import RateLimit
 from ._records import RecordInput
 from ._report import BulkReport
 from ._results import RecordResult, RecordStatus
@@ -134,7 +134,7 @@ class CampaignClient:
     @property
     def learned_rate(self) -> float | None:
         """The tenant's limit as the throttle learned it from 429s (None: not known yet)."""
-        return self._sender.throttle.learned
+        return self._sender.throttle.learned_rate
 
     def set_rate(self, rate: float | None) -> None:
         """Change the configured rate at runtime; every request in flight or to come obeys it."""

@@ -16,38 +16,23 @@ from typing import Any, TypeVar
 import cattrs
 from cattrs.gen import make_dict_unstructure_fn, override
 
-from ._codec import dumps, loads, loads_quick
-from ._models import (
-    Attribute,
-    Condition,
-    ErrorBody,
-    LogicalOp,
-    ProfileUpsert,
-    RelOp,
-    Scalar,
-    UpdateLink,
-    UpsertMode,
-    UpsertResponse,
-    _WireEnum,
-    parse_enum,
-)
+from ._codec import dumps
+from ._enums import LogicalOp, RelOp, UpdateLink, UpsertMode, WireEnum, parse_enum
+from ._models import Attribute, Condition, ErrorBody, ProfileUpsert, Scalar, UpsertResponse
 from .exceptions import InvalidRecordError
 
 __all__ = [
     "as_profile",
     "converter",
-    "dumps",
     "encode_profile",
     "error_from_wire",
-    "loads",
-    "loads_quick",
     "profile_from_wire",
     "profile_to_wire",
     "response_from_wire",
     "wire_text",
 ]
 
-_E = TypeVar("_E", bound=_WireEnum)
+_E = TypeVar("_E", bound=WireEnum)
 
 
 converter = cattrs.Converter(unstruct_collection_overrides={tuple: list})

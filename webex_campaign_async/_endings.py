@@ -22,8 +22,8 @@ __all__ = [
     "abort_reason",
     "ended",
     "gave_up",
+    "no_answer",
     "stopped",
-    "unsent",
 ]
 
 AMBIGUOUS_NOTE = (
@@ -69,10 +69,11 @@ def gave_up(
     )
 
 
-def unsent(
+def no_answer(
     index: int, record: ProfileUpsert, error: WebexCampaignError, attempts: int
 ) -> RecordResult:
-    """FAILED without an answer to read (the token provider failed)."""
+    """FAILED with no answer to read, and not retried: the token provider failed (for the
+    first token, or for a new one after a 498), or the server's certificate is not trusted."""
     error.attempts = attempts
     return RecordResult(
         index,

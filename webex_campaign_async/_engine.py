@@ -1,9 +1,11 @@
 """The bulk engine: a fixed pool of workers over a lazy input, one result per record.
 
 `BulkRun` sends through a `Sender` (it never sees the client) and folds every result into
-its report as the record ends; iterating it also hands each result to the caller. Memory
-does not grow with the input: no task per record, a bounded read-ahead, a bounded number of
-records held back for per-key order, and a report that keeps aggregates.
+its report as the record ends; iterating it also hands each result to the caller. It owns
+the run's lifetime (start, stop, deadline, cancellation) and its outputs; what a worker does
+with one record is `Workers`' (``_workers.py``). Memory does not grow with the input: no
+task per record, a bounded read-ahead, a bounded number of records held back for per-key
+order, and a report that keeps aggregates.
 """
 
 from __future__ import annotations
@@ -12,18 +14,17 @@ import asyncio
 import logging
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable
 from types import TracebackType
-from typing import Any
 
-from ._endings import abort_reason
 from ._files import Target
-from ._intake import WAIT, Entry, Intake, Read
+from ._intake import Intake
 from ._order import KeyOrder
 from ._outputs import Outputs
-from ._records import RecordInput, prepare, unsent
+from ._records import RecordInput
 from ._report import BulkReport
 from ._results import RecordResult, RecordStatus
 from ._sender import SendCounts, Sender
 from ._stop import StopSignal
+from ._workers import Workers
 from .exceptions import ConfigurationError
 
 __all__ = ["HOLD_PER_WORKER", "BulkRun"]
@@ -87,8 +88,15 @@ class BulkRun:
             ordered=ordered,
         )
         self._builder = self._outputs.report
-        self._inflight: dict[int, Read | Entry] = {}  # by worker: taken, not ended
         self._stop = StopSignal()
+        self._workers = Workers(
+            sender,
+            self._intake,
+            self._stop,
+            fold=self._fold,
+            deliver=self._deliver,
+            abort=self._abort_run,
+        )
         self._reason: str | None = None  # why the run ended early (abort, stop, cancel)
         self._error: BaseException | None = None  # to raise at the end (input, on_result)
         self._queue: asyncio.Queue[RecordResult | None] | None = None
@@ -164,8 +172,11 @@ class BulkRun:
             message = f"deadline of {self._deadline:g} s passed"
             self._deadline_timer = loop.call_later(self._deadline, self._abort_run, message)
         self._sample()
+        hand_off = self._queue is not None
         self._tasks = [
-            loop.create_task(self._work(n), name=f"webex-campaign-worker-{n}")
+            loop.create_task(
+                self._workers.work(n, hand_off=hand_off), name=f"webex-campaign-worker-{n}"
+            )
             for n in range(self._concurrency)
         ]
         if self._intake.reads_ahead:
@@ -181,7 +192,7 @@ class BulkRun:
             ):
                 logger.error("a worker of the bulk run failed: %r", outcome)
         reason = f"not sent: {self._reason or self._stop.reason}"
-        leftovers = self._leftovers(RecordStatus.SKIPPED, reason)
+        leftovers = self._workers.leftovers(RecordStatus.SKIPPED, reason)
         for result in leftovers:  # in the report first: a caller leaving now loses none
             self._fold(result)
         self._finish()
@@ -232,90 +243,14 @@ class BulkRun:
             await asyncio.gather(*self._tasks, self._main, return_exceptions=True)
         finally:  # also when cancelled again while waiting: account for every record read
             message = "the run was cancelled before this record's request ended"
-            for result in self._leftovers(RecordStatus.SKIPPED, message):
+            for result in self._workers.leftovers(RecordStatus.SKIPPED, message):
                 self._outputs.add(result, quiet=True)
             self._finish()
-
-    def _leftovers(self, status: RecordStatus, message: str) -> list[RecordResult]:
-        """Results for every record read and not ended (in flight, ready, held, read ahead)."""
-        entries = [*self._inflight.values(), *self._intake.leftovers()]
-        self._inflight.clear()
-        entries.sort(key=lambda entry: entry[0])
-        return [
-            unsent(entry[0], entry[1], status, message, entry[2] if len(entry) == 4 else None)
-            for entry in entries
-        ]
 
     def _input_failed(self, exc: Exception) -> None:
         if self._error is None:
             self._error = exc
         self._abort_run(f"reading the input failed: {exc!r}")
-
-    # --- workers ---------------------------------------------------------------------------
-
-    async def _work(self, worker: int) -> None:
-        stop = self._stop
-        send = self._sender.send
-        intake = self._intake
-        order = intake.order
-        inflight = self._inflight
-        add = self._outputs.add
-        queue = self._queue
-        while stop.reason is None:
-            item = intake.take()
-            if item is None:
-                break
-            if item is WAIT:
-                await intake.wait()
-                continue
-            inflight[worker] = item
-            admitted = order is not None and len(item) == 4  # released by the order
-            try:
-                if len(item) == 2:  # read from the input: validate, then ask the order
-                    index, raw = item
-                    prepared = prepare(index, raw)
-                    if isinstance(prepared, RecordResult):  # INVALID
-                        del inflight[worker]
-                        await self._deliver(prepared)
-                        continue
-                    record, body = prepared
-                    item = (index, raw, record, body)
-                    if order is not None:
-                        if not order.admit(item, record.profile_name, record.key):
-                            del inflight[worker]  # held: the order has it now
-                            continue
-                        admitted = True
-                    inflight[worker] = item
-                index, raw, record, body = item
-                result, error = await send(record, body, index, stop)
-                if error is not None and result.status is RecordStatus.FAILED:
-                    reason = abort_reason(error)
-                    if reason is not None:
-                        self._abort_run(reason)
-            except Exception as exc:  # a bug, surely: the record still gets its one result
-                result = self._crashed(item[0], item[1], exc)
-            del inflight[worker]
-            if admitted:
-                assert order is not None
-                assert len(item) == 4
-                released = order.done(item[2].profile_name, item[2].key)
-                if released:  # (nothing released: nobody waiting has a reason to wake)
-                    intake.release(released)
-            if queue is None:  # complete(): fold it here, no hand-off
-                try:
-                    add(result)
-                except Exception as exc:
-                    self._on_result_failed(exc)
-            else:
-                await self._deliver(result)
-        intake.wake_all()  # the end, or a stop: nobody waits for nothing
-
-    def _crashed(self, index: int, raw: Any, exc: Exception) -> RecordResult:
-        """An unexpected error: end the record FAILED and stop the run (no repr: no secrets)."""
-        text = self._sender.redact(f"{type(exc).__name__}: {exc}")
-        logger.error("record %d could not be sent: %s", index, text)
-        self._abort_run(f"sending failed unexpectedly: {text}")
-        return unsent(index, raw, RecordStatus.FAILED, text)
 
     # --- results ---------------------------------------------------------------------------
 
@@ -373,7 +308,7 @@ class BulkRun:
     def report(self) -> BulkReport:
         """The report of what has ended so far (the whole run once `finished`)."""
         order = self._intake.order
-        held_back = order.waited if order is not None else 0
+        held_back = order.held_back if order is not None else 0
         if self._started_at is None:
             return self._outputs.build(0.0, SendCounts(), SendCounts(), held_back, self._reason)
         if self._ended_at is None:

@@ -15,7 +15,8 @@ import stat
 from collections.abc import Iterable, Mapping
 from typing import IO, Any
 
-from ._convert import dumps, profile_to_wire
+from ._codec import dumps
+from ._convert import profile_to_wire
 from ._results import RecordResult
 
 __all__ = [

@@ -1,19 +1,20 @@
-"""Request and response values of the Create / Update contact profile API.
+"""Request and response values of the Create / Update contact profile API, validated at
+construction with errors that name the field.
 
-Python names only: the hyphenated wire names live in ``_convert.py`` alone.
+Python names only: ``_convert.py`` maps them to the hyphenated wire names. The enumerations
+the models hold are in ``_enums.py``.
 """
 
 from __future__ import annotations
 
-import enum
 import math
 import re
 from collections.abc import Iterable, Mapping
 from types import MappingProxyType
-from typing import TypeVar
 
 import attrs
 
+from ._enums import LogicalOp, RelOp, UpdateLink, UpsertMode, parse_enum
 from .exceptions import InvalidRecordError
 
 #: A value a model accepts for ``val`` (and ``exparam``); the wire carries it as a JSON string
@@ -23,58 +24,6 @@ Scalar = str | int | float | bool
 MAX_EXPARAM = 10
 
 _INT_MIN, _INT_MAX = -(2**63), 2**63 - 1
-
-
-class _WireEnum(str, enum.Enum):
-    """A string enum parsed from its wire value, case-insensitively, or from an int."""
-
-    @classmethod
-    def _missing_(cls, value: object) -> _WireEnum | None:
-        if isinstance(value, int) and not isinstance(value, bool):
-            value = str(value)
-        if isinstance(value, str):
-            folded = value.strip().casefold()
-            for member in cls:
-                if member.value.casefold() == folded or member.name.casefold() == folded:
-                    return member
-        return None
-
-    def __str__(self) -> str:
-        return str(self.value)
-
-
-class UpsertMode(_WireEnum):
-    """What the API does when the profile does (not) exist (``upsert``)."""
-
-    CREATE_ONLY = "0"
-    CREATE_OR_UPDATE = "1"
-    UPDATE_ONLY = "2"
-
-
-class UpdateLink(_WireEnum):
-    """What the API does with a linked profile (``update-link``)."""
-
-    IGNORE = "1"
-    CREATE_EMPTY = "2"
-    FAIL = "3"
-
-
-class RelOp(_WireEnum):
-    """Relational operator of a filter condition; sent in the documented spelling."""
-
-    EQUALS = "Equals"
-    GREATER_THAN = "GreaterThan"
-    GREATER_THAN_EQUALS = "GreaterThanEquals"
-    NOT_EQUALS = "NotEquals"
-    LESS_THAN = "LessThan"
-    LESS_THAN_EQUALS = "LessThanEquals"
-
-
-class LogicalOp(_WireEnum):
-    """How a filter condition chains to the next one."""
-
-    AND = "and"
-    OR = "or"
 
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
@@ -138,20 +87,6 @@ def _check_name_or_id(name: str | None, id: str | None, *, empty_name: bool) -> 
     if not given.strip() and not (empty_name and field == "name"):
         raise InvalidRecordError(field, "must not be empty")
     check_text(given, field)
-
-
-_E = TypeVar("_E", bound=_WireEnum)
-
-
-def parse_enum(enum_type: type[_E], value: object, field: str) -> _E:
-    """``enum_type(value)``, raising `InvalidRecordError` that lists the choices."""
-    if isinstance(value, enum_type):
-        return value
-    try:
-        return enum_type(value)
-    except ValueError:
-        choices = ", ".join(f"{m.value!r} ({m.name})" for m in enum_type)
-        raise InvalidRecordError(field, f"{value!r} is not one of {choices}") from None
 
 
 def _rel_op(value: object) -> RelOp:

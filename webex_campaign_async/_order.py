@@ -40,20 +40,20 @@ class KeyOrder(Generic[T]):
     ``admit(item, lane, key)`` says whether ``item`` may go now (else it is held); when it
     ends, ``done(lane, key)`` returns the held items that may go now, in input order. ``key``
     None marks a filter record (a barrier for its lane). ``held`` counts the items held now,
-    ``waited`` every item that was ever held.
+    ``held_back`` every item that was ever held.
     """
 
-    __slots__ = ("_barred", "_keys", "held", "waited")
+    __slots__ = ("_barred", "_keys", "held", "held_back")
 
     def __init__(self) -> None:
         # (list, key) of every key record out -> the later records of that key, parked
         self._keys: dict[tuple[str, str], deque[T] | None] = {}
         self._barred: dict[str, _Lane[T]] = {}  # lists with a barrier pending or running
         self.held = 0
-        self.waited = 0
+        self.held_back = 0
 
     def __repr__(self) -> str:
-        return f"<KeyOrder held={self.held} waited={self.waited} keys={len(self._keys)}>"
+        return f"<KeyOrder held={self.held} held_back={self.held_back} keys={len(self._keys)}>"
 
     def admit(self, item: T, lane: str, key: str | None) -> bool:
         """True: send ``item`` now. False: it is held until an earlier record ends."""
@@ -63,7 +63,7 @@ class KeyOrder(Generic[T]):
         keys = self._keys
         if slot in keys:
             self._park(slot, item)
-            self.waited += 1
+            self.held_back += 1
             return False
         keys[slot] = None
         return True
@@ -101,7 +101,7 @@ class KeyOrder(Generic[T]):
         if state.waiting or state.barrier or (key is None and state.running):
             state.waiting.append((item, key))  # behind a barrier, or a barrier that waits
             self.held += 1
-            self.waited += 1
+            self.held_back += 1
             return False
         if key is None:
             state.barrier = True
@@ -114,7 +114,7 @@ class KeyOrder(Generic[T]):
         if slot in self._keys:
             self._park(slot, item)
             if not waited:
-                self.waited += 1
+                self.held_back += 1
             return False
         self._keys[slot] = None
         return True

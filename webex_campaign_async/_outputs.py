@@ -86,8 +86,8 @@ class Outputs:
             throttled=counts.throttled - base.throttled,
             rate_changes=counts.rate_changes - base.rate_changes,
             token_refreshes=counts.token_refreshes - base.token_refreshes,
-            connection_failures=counts.connect_failures - base.connect_failures,
-            learned_rate=counts.learned,
+            connection_failures=counts.connection_failures - base.connection_failures,
+            learned_rate=counts.learned_rate,
             held_back=held_back,
             abort_reason=abort_reason,
         )

@@ -1,4 +1,6 @@
-"""Rate settings and the adaptive rate law (CUBIC-like, measured): pure, the caller passes the time.
+"""The adaptive rate law (CUBIC-like, measured): pure, the caller passes the time.
+
+Its settings are a `RateLimit` (``_ratelimit.py``).
 
 The law, with ``R`` the tenant's unknown limit and every time on the throttle's clock:
 
@@ -45,9 +47,9 @@ import math
 
 import attrs
 
-from .exceptions import ConfigurationError
+from ._ratelimit import RateLimit
 
-__all__ = ["RateControl", "RateLimit", "Reaction"]
+__all__ = ["RateControl", "Reaction"]
 
 #: Seconds of successes a measurement of the API's rate needs at least...
 MIN_WINDOW = 0.25
@@ -72,59 +74,6 @@ CAP = 2.0
 
 
 @attrs.frozen
-class RateLimit:
-    """The client-side throttle: a token bucket shared by every request of one client.
-
-    - ``rate``: requests per second never to exceed (your tenant's throttle, if you know
-      it): a ceiling, below which the throttle still adapts on 429s. ``None``: find the
-      tenant's limit (unlimited until the first 429, then learned from the measured rate of
-      successful sends).
-    - ``burst``: requests that may start at once after an idle spell (the bucket's size),
-      also at start. Default: 20 ms worth of the current rate, between 1 and 10.
-    - ``floor``: the rate never drops below this on 429s (default ``rate / 20``, or 1/s
-      with no rate).
-    - ``decrease``: factor applied to the learned limit on a congestion event (default 0.7).
-    - ``climb``: seconds to climb back to the learned limit after a decrease (default 3);
-      the climb goes on above it, faster and faster, until the next 429.
-    - ``cooldown``: seconds between two decreases that no measurement backs (default 0.5):
-      an API that accepts nothing for a while is lowered step by step, not at once.
-    """
-
-    rate: float | None = None
-    burst: int | None = None
-    floor: float | None = None
-    decrease: float = 0.7
-    climb: float = 3.0
-    cooldown: float = 0.5
-
-    def __attrs_post_init__(self) -> None:
-        if self.rate is not None and not (self.rate > 0 and math.isfinite(self.rate)):
-            raise ConfigurationError(f"rate must be a positive number or None, got {self.rate!r}")
-        if self.burst is not None and self.burst < 1:
-            raise ConfigurationError(f"burst must be >= 1, got {self.burst!r}")
-        if not 0 < self.decrease < 1:
-            raise ConfigurationError(f"decrease must be between 0 and 1, got {self.decrease!r}")
-        if not (self.climb > 0 and math.isfinite(self.climb)):
-            raise ConfigurationError(f"climb must be > 0 seconds, got {self.climb!r}")
-        if self.floor is not None and not (self.floor > 0 and math.isfinite(self.floor)):
-            raise ConfigurationError(f"floor must be > 0, got {self.floor!r}")
-        if not (self.cooldown >= 0 and math.isfinite(self.cooldown)):
-            raise ConfigurationError(f"cooldown must be >= 0, got {self.cooldown!r}")
-
-    def burst_for(self, rate: float) -> int:
-        """The bucket size used at ``rate``."""
-        if self.burst is not None:
-            return self.burst
-        return max(1, min(10, round(rate / 50)))
-
-    def floor_for(self, ceiling: float | None) -> float:
-        """The lowest rate allowed under ``ceiling`` (``None``: no configured rate)."""
-        if self.floor is not None:
-            return self.floor if ceiling is None else min(self.floor, ceiling)
-        return 1.0 if ceiling is None else ceiling / 20
-
-
-@attrs.frozen
 class Reaction:
     """What the throttle does about one 429.
 
@@ -146,7 +95,7 @@ class RateControl:
     """The state of one throttle's rate, a few plain numbers; methods take the time.
 
     ``rate`` is enforced now (``None``: unlimited), ``ceiling`` is the configured rate,
-    ``learned`` the tenant's limit as last measured (``None``: unknown). ``epoch`` is the
+    ``learned_rate`` the tenant's limit as last measured (``None``: unknown). ``epoch`` is the
     origin of the current climb, ``decreased_at`` the time of the last decrease,
     ``measured_from`` the start of the window the throttle counts successes over, and
     ``paused_until`` the end of the current pause.
@@ -155,7 +104,7 @@ class RateControl:
     limit: RateLimit
     ceiling: float | None = None
     rate: float | None = None
-    learned: float | None = None
+    learned_rate: float | None = None
     epoch: float = -math.inf
     start_rate: float = 0.0
     decreased_at: float = -math.inf
@@ -198,7 +147,7 @@ class RateControl:
         if self.rate is None:
             return None
         ceiling = self.ceiling
-        learned = self.learned
+        learned = self.learned_rate
         if learned is None:
             if ceiling is not None:
                 return ceiling
@@ -233,10 +182,10 @@ class RateControl:
             return False
         target = self.target(now)
         if target is None:  # climbed far beyond what was learned: unlimited again
-            self.learned = None
-        elif self.learned is not None or self.ceiling is None:
+            self.learned_rate = None
+        elif self.learned_rate is not None or self.ceiling is None:
             used = 0.0 if recent is None else CAP * recent
-            cap = max(used, self.start_rate if self.learned is None else self.learned)
+            cap = max(used, self.start_rate if self.learned_rate is None else self.learned_rate)
             if target > cap:
                 target = cap
                 self._anchor(now, cap)
@@ -286,7 +235,7 @@ class RateControl:
         What was learned is forgotten: the rate is the new ceiling (or unlimited) at once.
         """
         self.ceiling = rate
-        self.learned = None
+        self.learned_rate = None
         return self._set(rate)
 
     # --- the law ---------------------------------------------------------------------------
@@ -302,7 +251,7 @@ class RateControl:
                 return False  # held at the ceiling, and the API accepted it lately: a burst
             if rate is None:  # unlimited until now: the limit is what the API accepted lately
                 learned = recent if recent is not None else measured
-            elif self.learned is None and self.ceiling is None:
+            elif self.learned_rate is None and self.ceiling is None:
                 learned = rate  # the end of a slow start: the rate that was too much
             else:
                 # at most the rate, at least what got through since the last decrease
@@ -319,9 +268,9 @@ class RateControl:
         if rate is None:  # unlimited, and too early to measure: slow start from what was sent
             self._lower(now, None, max(sending, self.floor) * decrease)
             return True
-        if self.learned is None and self.ceiling is not None:
-            self.learned = self.ceiling  # the first event under a ceiling: climb back to it
-        self._lower(now, self.learned, rate * decrease)
+        if self.learned_rate is None and self.ceiling is not None:
+            self.learned_rate = self.ceiling  # the first event under a ceiling: climb back to it
+        self._lower(now, self.learned_rate, rate * decrease)
         return True
 
     def _lower(self, now: float, learned: float | None, rate: float) -> None:
@@ -330,7 +279,7 @@ class RateControl:
         rate = max(rate, floor)
         if self.ceiling is not None:
             rate = min(rate, self.ceiling)
-        self.learned = learned if learned is None else max(learned, floor)
+        self.learned_rate = learned if learned is None else max(learned, floor)
         self.decreased_at = self.measured_from = now
         self.throttled_since = 0
         self.decreases += 1
@@ -341,7 +290,7 @@ class RateControl:
         """Climb on from ``rate`` at ``now``."""
         self.start_rate = rate
         self.epoch = now
-        learned = self.learned
+        learned = self.learned_rate
         if learned is not None:
             # the point of the climb at this rate: rate = learned (1 + (1 - decrease) x^3)
             x = _cbrt((rate / learned - 1.0) / (1.0 - self.limit.decrease))

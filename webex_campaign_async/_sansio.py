@@ -13,7 +13,8 @@ from typing import Any
 
 import attrs
 
-from ._convert import converter, loads, loads_quick, response_from_wire
+from ._codec import loads, loads_quick
+from ._convert import converter, response_from_wire
 from ._httptext import page_title, parse_retry_after, snippet
 from ._models import ErrorBody
 from .exceptions import (

@@ -15,7 +15,7 @@ import attrs
 
 from ._clock import Clock, LoopClock
 from ._credentials import Credentials
-from ._endings import AMBIGUOUS_NOTE, APPLIED, FINAL, GATEWAY, ended, gave_up, stopped, unsent
+from ._endings import AMBIGUOUS_NOTE, APPLIED, FINAL, GATEWAY, ended, gave_up, no_answer, stopped
 from ._models import ProfileUpsert
 from ._results import RecordResult
 from ._retry import RetryPolicy
@@ -44,8 +44,8 @@ class SendCounts:
     rate_changes: int = 0  #: times the throttle's rate changed
     token_refreshes: int = 0  #: new tokens asked for after a 498
     rate: float | None = None  #: the throttle's rate now (None: unlimited)
-    connect_failures: int = 0  #: connections that failed before a request was sent
-    learned: float | None = None  #: the tenant's limit as the throttle last learned it
+    connection_failures: int = 0  #: connections that failed before a request was sent
+    learned_rate: float | None = None  #: the tenant's limit as the throttle last learned it
 
 
 class Sender(Protocol):
@@ -92,7 +92,7 @@ class HttpSender:
         #: 429 answers received.
         self.throttled = 0
         #: Connections that could not be made (no request was sent).
-        self.connect_failures = 0
+        self.connection_failures = 0
 
     def __repr__(self) -> str:
         return f"<HttpSender {self.url}>"
@@ -107,8 +107,8 @@ class HttpSender:
             throttle.rate_changes,
             self.credentials.refreshes,
             throttle.rate,
-            self.connect_failures,
-            throttle.learned,
+            self.connection_failures,
+            throttle.learned_rate,
         )
 
     async def send(
@@ -160,7 +160,7 @@ class HttpSender:
                     except TokenProviderError as exc:
                         if stop is not None and stop.reason is not None:  # the run stopped for it
                             return stopped(index, record, stop.reason, attempts, error), exc
-                        return unsent(index, record, exc, attempts), exc
+                        return no_answer(index, record, exc, attempts), exc
                     headers = credentials.headers
                     assert headers is not None
                 generation = credentials.generation
@@ -175,9 +175,9 @@ class HttpSender:
                     outcome: Outcome | None = None
                     error = credentials.clean_error(exc)
                     if isinstance(exc, ConnectError):  # nothing was sent
-                        self.connect_failures += 1
+                        self.connection_failures += 1
                         if isinstance(exc, TLSVerificationError):
-                            return unsent(index, record, error, attempts), error
+                            return no_answer(index, record, error, attempts), error
                     else:
                         attempts += 1
                         ambiguous = True  # it may have been applied
@@ -229,7 +229,7 @@ class HttpSender:
                     try:
                         await credentials.refresh(generation)
                     except TokenProviderError as exc:
-                        return unsent(index, record, exc, attempts), exc
+                        return no_answer(index, record, exc, attempts), exc
                     continue
                 if final is not None:
                     note = AMBIGUOUS_NOTE if ambiguous and verdict is Verdict.NOT_APPLIED else ""

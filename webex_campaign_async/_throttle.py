@@ -52,7 +52,7 @@ class Throttle(Protocol):
         """Times the enforced rate changed so far (adaptation and `set_rate`)."""
 
     @property
-    def learned(self) -> float | None:
+    def learned_rate(self) -> float | None:
         """The tenant's limit as last learned from its 429s (``None``: not known)."""
 
     def set_rate(self, rate: float | None) -> None:

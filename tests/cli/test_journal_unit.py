@@ -24,6 +24,8 @@ from webex_campaign_async.cli import _journal
 from webex_campaign_async.cli._job import keep_ended_failures
 from webex_campaign_async.cli._journal import Journal, JournalIndex, record_hash
 
+from ..fakes import FakeClock
+
 posix_only = pytest.mark.skipif(os.name != "posix", reason="POSIX file modes")
 
 
@@ -136,19 +138,9 @@ def test_a_big_line_number_reads_the_same_with_and_without_orjson(tmp_path: Path
 # --- Journal ---------------------------------------------------------------------------------
 
 
-class _Clock:
-    def __init__(self) -> None:
-        self.now = 100.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 @pytest.fixture
-def clock(monkeypatch: pytest.MonkeyPatch) -> _Clock:
-    clock = _Clock()
-    monkeypatch.setattr(_journal.time, "monotonic", clock)
-    return clock
+def clock() -> FakeClock:
+    return FakeClock(100.0)
 
 
 @pytest.fixture
@@ -169,10 +161,10 @@ def _result(status: RecordStatus, **more: Any) -> RecordResult:
 
 
 def test_each_write_is_one_line_in_the_os_at_once(
-    tmp_path: Path, clock: _Clock, syncs: list[int]
+    tmp_path: Path, clock: FakeClock, syncs: list[int]
 ) -> None:
     path = tmp_path / "j"
-    journal = Journal(path, append=False)
+    journal = Journal(path, append=False, clock=clock)
     journal.write(2, 0xAB, _result(RecordStatus.APPLIED, transaction_id="t1"))
     journal.write(3, 0xCD, _result(RecordStatus.REJECTED, code=1010))
     journal.write(4, 0xEF, _result(RecordStatus.FAILED))
@@ -190,13 +182,15 @@ def test_each_write_is_one_line_in_the_os_at_once(
     assert 4 not in index
 
 
-def test_synced_once_a_second_and_on_close(tmp_path: Path, clock: _Clock, syncs: list[int]) -> None:
-    journal = Journal(tmp_path / "j")
+def test_synced_once_a_second_and_on_close(
+    tmp_path: Path, clock: FakeClock, syncs: list[int]
+) -> None:
+    journal = Journal(tmp_path / "j", clock=clock)
     for _ in range(5):
         journal.write(1, 1, _result(RecordStatus.APPLIED))
-        clock.now += 0.3
+        clock.advance(0.3)
     assert len(syncs) == 1  # at 100.9 + 0.3: a second after the start
-    clock.now += 1.0
+    clock.advance(1.0)
     journal.write(1, 1, _result(RecordStatus.APPLIED))
     assert len(syncs) == 2
     journal.close()
@@ -205,13 +199,13 @@ def test_synced_once_a_second_and_on_close(tmp_path: Path, clock: _Clock, syncs:
     assert len(syncs) == 3
 
 
-def test_append_extends_and_a_new_run_starts_anew(tmp_path: Path, clock: _Clock) -> None:
+def test_append_extends_and_a_new_run_starts_anew(tmp_path: Path, clock: FakeClock) -> None:
     path = _journal_file(tmp_path / "j", _entry(1))
-    journal = Journal(path, append=True)
+    journal = Journal(path, append=True, clock=clock)
     journal.write(2, 1, _result(RecordStatus.APPLIED))
     journal.close()
     assert len(JournalIndex.load(path)) == 2
-    journal = Journal(path, append=False)
+    journal = Journal(path, append=False, clock=clock)
     journal.write(3, 1, _result(RecordStatus.APPLIED))
     journal.close()
     index = JournalIndex.load(path)
@@ -219,10 +213,12 @@ def test_append_extends_and_a_new_run_starts_anew(tmp_path: Path, clock: _Clock)
     assert 3 in index
 
 
-def test_after_a_torn_last_line_the_next_entry_starts_a_line(tmp_path: Path, clock: _Clock) -> None:
+def test_after_a_torn_last_line_the_next_entry_starts_a_line(
+    tmp_path: Path, clock: FakeClock
+) -> None:
     path = tmp_path / "j"
     path.write_bytes(json.dumps(_entry(1)).encode() + b'\n{"line": 2, "ha')
-    journal = Journal(path)
+    journal = Journal(path, clock=clock)
     journal.write(3, 1, _result(RecordStatus.APPLIED))
     journal.close()
     index = JournalIndex.load(path)

@@ -11,6 +11,8 @@ import pytest
 from webex_campaign_async import RecordStatus
 from webex_campaign_async.cli._progress import BarProgress, LineProgress, Snapshot, make_progress
 
+from ..fakes import FakeClock
+
 APPLIED, NOT_APPLIED, REJECTED, INVALID, FAILED, SKIPPED = RecordStatus
 
 
@@ -58,12 +60,12 @@ def test_lines_when_tqdm_is_missing(monkeypatch: pytest.MonkeyPatch) -> None:
     ],
 )
 def test_line_content(snapshot: Snapshot, expected: list[str]) -> None:
-    now = [0.0]
+    clock = FakeClock(0.0)
     stream = io.StringIO()
-    progress = LineProgress(stream, interval=5.0, clock=lambda: now[0])
+    progress = LineProgress(stream, interval=5.0, clock=clock)
     progress.show(snapshot)
     assert stream.getvalue() == ""  # not yet: one line per interval
-    now[0] = 10.0
+    clock.advance(10.0)
     progress.show(snapshot)
     line = stream.getvalue()
     assert line.count("\n") == 1

@@ -66,13 +66,13 @@ def test_store_apply_and_errors() -> None:
     store = ProfileStore(frozenset({"contacts"}), {"contacts": "details"})
     assert store.is_known("details")
     with pytest.raises(StoreError) as error:
-        store.apply(_request("contacts", **{"update-link": "3"}))
+        store._apply(_request("contacts", **{"update-link": "3"}))
     assert error.value.code == "1010"
     assert store.count() == 0
     with pytest.raises(StoreError) as error:
-        store.apply(_request("other"))
+        store._apply(_request("other"))
     assert error.value.code == "3005"
-    assert store.apply(_request("contacts")) == 1
+    assert store._apply(_request("contacts")) == 1
     assert sorted(store) == [("contacts", "K", {"a": "1"}), ("details", "K", {})]
     copy = store.get("contacts", "K")
     assert copy is not None

@@ -80,7 +80,7 @@ async def test_a_429_anywhere_lowers_the_rate_of_every_process(redis_server: Red
         await b.acquire()  # b sees the new state on its next send, and reads it
         await asyncio.gather(*b._tasks)
         assert b.rate == a.rate
-        assert b.learned == a.learned
+        assert b.learned_rate == a.learned_rate
 
 
 async def test_set_rate_reaches_every_process(redis_server: RedisServer) -> None:
@@ -268,11 +268,11 @@ async def test_slots_far_ahead_are_not_booked_so_a_raised_rate_counts_at_once(
 
 
 def test_what_is_shown_of_a_redis_url() -> None:
-    from webex_campaign_async.redis._throttle import _shown
+    from webex_campaign_async.redis._remote import shown
 
-    assert _shown("redis://:pw@host:6379/0?password=s3") == "redis://host:6379/0"
-    assert _shown("rediss://user:pw@[::1]:6380/2?ssl_ca_certs=/x") == "rediss://[::1]:6380/2"
-    assert "pw" not in _shown("redis://u:pw@h:99999/0")
+    assert shown("redis://:pw@host:6379/0?password=s3") == "redis://host:6379/0"
+    assert shown("rediss://user:pw@[::1]:6380/2?ssl_ca_certs=/x") == "rediss://[::1]:6380/2"
+    assert "pw" not in shown("redis://u:pw@h:99999/0")
 
 
 @pytest.mark.parametrize(

@@ -12,10 +12,12 @@ import hashlib
 import os
 import re
 import time
+from collections.abc import Callable
 from typing import IO, Any
 
 from .. import InputError, ProfileUpsert, RecordResult, RecordStatus
-from .._convert import dumps, encode_profile, loads
+from .._codec import dumps, loads
+from .._convert import encode_profile
 from .._files import open_private
 
 __all__ = ["Journal", "JournalIndex", "record_hash"]
@@ -97,14 +99,22 @@ class JournalIndex:
 
 class Journal:
     """Appends one line per result: to the end of the file when ``append`` (a resumed run
-    extends it), otherwise to a new file (a new run starts a new journal)."""
+    extends it), otherwise to a new file (a new run starts a new journal). ``clock`` times
+    the syncs (monotonic seconds; tests pass a fake one)."""
 
-    def __init__(self, path: str | os.PathLike[str], *, append: bool = True) -> None:
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        append: bool = True,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.path = os.fspath(path)
         self._file: IO[bytes] = open_private(self.path, "ab" if append else "wb", buffering=0)
         if self._file.tell() and not _ends_with_newline(self.path):
             self._file.write(b"\n")  # after a torn last line: the next entry on a line of its own
-        self._synced = time.monotonic()
+        self._clock = clock
+        self._synced = clock()
 
     def write(self, line: int, digest: int, result: RecordResult) -> None:
         entry: dict[str, Any] = {
@@ -118,7 +128,7 @@ class Journal:
         if result.transaction_id is not None:
             entry["transaction_id"] = result.transaction_id
         self._file.write(dumps(entry) + b"\n")  # unbuffered: in the OS at once
-        now = time.monotonic()
+        now = self._clock()
         if now - self._synced >= _SYNC_EVERY:
             self.sync()
             self._synced = now

@@ -32,7 +32,7 @@ class Snapshot:
     total: int | None
     counts: Mapping[RecordStatus, int]
     rate: float | None  # the throttle's current rate (requests/s), None: unlimited
-    learned: float | None = None  # the tenant's limit as the throttle learned it
+    learned_rate: float | None = None  # the tenant's limit as the throttle learned it
 
     @property
     def applied(self) -> int:
@@ -61,9 +61,9 @@ def _rate(rate: float | None) -> str:
 
 def _throttle(snapshot: Snapshot) -> str:
     """The throttle's rate, and the tenant's limit once learned: ``180/s (limit 200/s)``."""
-    if snapshot.learned is None:
+    if snapshot.learned_rate is None:
         return _rate(snapshot.rate)
-    return f"{_rate(snapshot.rate)} (limit {_rate(snapshot.learned)})"
+    return f"{_rate(snapshot.rate)} (limit {_rate(snapshot.learned_rate)})"
 
 
 class LineProgress:

@@ -27,7 +27,7 @@ from .. import (
     UpsertMode,
     profile_from_wire,
 )
-from .._convert import loads
+from .._codec import loads
 from .._files import strip_annotations
 from ._lines import DEFAULT_ENCODING, Lines, Source, open_source
 

@@ -183,9 +183,9 @@ class EmulatorCore:
     clock: Callable[[], float] = attrs.field(default=default_clock, repr=False)
     api_key: str = attrs.field(init=False)
     store: ProfileStore = attrs.field(init=False)
-    auth: Auth = attrs.field(init=False, repr=False)
+    _auth: Auth = attrs.field(init=False, repr=False)
     stats: Stats = attrs.field(init=False, repr=False)
-    plan: FaultPlan = attrs.field(init=False, repr=False)
+    _plan: FaultPlan = attrs.field(init=False, repr=False)
     started_at: float | None = attrs.field(default=None, init=False)
     _buckets: dict[str, TokenBucket] = attrs.field(factory=dict, init=False, repr=False)
     _txn_prefix: str = attrs.field(init=False, repr=False)
@@ -195,10 +195,10 @@ class EmulatorCore:
         config = self.config
         keys = config.api_keys or (new_key(),)
         self.api_key = keys[0]
-        self.auth = Auth.from_config(keys, config.forbidden_keys, config.tenants)
+        self._auth = Auth.from_config(keys, config.forbidden_keys, config.tenants)
         self.store = ProfileStore(config.profile_lists, config.links)
         self.stats = Stats(config.track_keys, config.fault_log_size)
-        self.plan = FaultPlan(config.faults)
+        self._plan = FaultPlan(config.faults)
         self._txn_prefix = secrets.token_hex(10)
 
     # --- control -----------------------------------------------------------------------
@@ -214,7 +214,7 @@ class EmulatorCore:
         """
         self.store.clear()
         self.stats.reset()
-        self.plan.reset()
+        self._plan.reset()
         self._buckets.clear()
 
     def set_rate(self, rate: float | None, now: float) -> None:
@@ -240,7 +240,7 @@ class EmulatorCore:
         tenant: str = DEFAULT_TENANT,
     ) -> str:
         """A new access token, expiring ``ttl`` seconds from now and/or after ``max_requests``."""
-        return self.auth.issue(self.clock(), ttl, max_requests, tenant)
+        return self._auth.issue(self.clock(), ttl, max_requests, tenant)
 
     # --- one request ---------------------------------------------------------------------
 
@@ -257,7 +257,7 @@ class EmulatorCore:
         if method != "POST":
             return self._count(_METHOD_NOT_ALLOWED)
         try:
-            tenant = self.auth.check(_header(headers, "Authorization"), now)
+            tenant = self._auth.check(_header(headers, "Authorization"), now)
         except Denied as denied:
             return self._count(_ERROR_DECISIONS[denied.code])
 
@@ -281,7 +281,7 @@ class EmulatorCore:
                 if retry == "auto":
                     retry = bucket.retry_after(now)
                 return self._count(self._throttled(retry))
-        plan = self.plan
+        plan = self._plan
         if plan.faults.storms:
             storm = plan.storm(now - self.started_at)
             if storm is not None:
@@ -345,7 +345,7 @@ class EmulatorCore:
                 return _MISSING_NAME
             return _error("1001", exc.description)
         try:
-            count = self.store.apply(request)
+            count = self.store._apply(request)
         except StoreError as exc:
             return _ERROR_DECISIONS[exc.code]
         if count:

@@ -163,8 +163,9 @@ class ProfileStore:
         """Whether requests may address ``profile_name``."""
         return self.known is None or profile_name in self.known
 
-    def apply(self, request: UpsertRequest) -> int:
-        """Apply one upsert; return its update-count, or raise `StoreError` (nothing applied)."""
+    def _apply(self, request: UpsertRequest) -> int:
+        """Apply one upsert `EmulatorCore` validated; return its update-count, or raise
+        `StoreError` (nothing applied)."""
         name = request.profile_name
         if not self.is_known(name):
             raise StoreError("3005")

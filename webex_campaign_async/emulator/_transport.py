@@ -10,33 +10,31 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from .._sansio import Response
+from .. import Response
 from ..exceptions import ConnectionLostError, RequestTimeoutError
 from ._config import EmulatorConfig
 from ._core import EmulatorCore
 
+if TYPE_CHECKING:
+    from ._server import Emulator
+
 __all__ = ["EmulatorTransport"]
-
-
-class _HasCore(Protocol):
-    @property
-    def core(self) -> EmulatorCore: ...
 
 
 class EmulatorTransport:
     """A transport answering from an `EmulatorCore` in process.
 
-    ``target`` is a core, anything with a ``core`` (an `Emulator`), an `EmulatorConfig`, or
-    None (a default core). ``clock`` stamps requests (default: the core's clock, itself the
+    ``target`` is a core, an `Emulator` (its core), an `EmulatorConfig`, or None (a default
+    core). ``clock`` stamps requests (default: the core's clock, itself the
     running loop's time by default); ``sleep`` waits (default ``asyncio.sleep``).
     """
 
     def __init__(
         self,
-        target: EmulatorCore | _HasCore | EmulatorConfig | None = None,
+        target: EmulatorCore | Emulator | EmulatorConfig | None = None,
         *,
         clock: Callable[[], float] | None = None,
         sleep: Callable[[float], Awaitable[Any]] | None = None,

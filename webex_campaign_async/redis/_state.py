@@ -14,7 +14,8 @@ from typing import Any
 
 import attrs
 
-from .._ratecontrol import RateControl, RateLimit
+from .._ratecontrol import RateControl
+from .._ratelimit import RateLimit
 
 __all__ = ["BUCKET", "BUCKETS", "dump", "load", "recent_rate", "tenant_name"]
 

@@ -2,7 +2,9 @@
 
 Each process runs the same rate law (`RateControl`) on the state it reads from Redis and
 writes it back compare-and-set; each send takes its slot from one GCRA schedule in Redis.
-Every time is Redis's: hosts with skewed clocks share one schedule.
+Every time is Redis's: hosts with skewed clocks share one schedule. The calls to Redis are
+`RemoteState`'s (``_remote.py``); when to make them, and how to wait for a lost Redis, are
+decided here.
 """
 
 from __future__ import annotations
@@ -13,16 +15,16 @@ import math
 from collections.abc import Awaitable, Callable
 from types import TracebackType
 from typing import Any
-from urllib.parse import urlsplit
 
 import attrs
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
-from .._ratecontrol import RateControl, RateLimit
+from .._ratecontrol import RateControl
+from .._ratelimit import RateLimit
 from ..exceptions import ConfigurationError
-from ._scripts import ACQUIRE, INIT, READ, WRITE
-from ._state import BUCKETS, dump, load, recent_rate, tenant_name
+from ._remote import RemoteState
+from ._state import tenant_name
 
 __all__ = ["RedisThrottle"]
 
@@ -74,28 +76,12 @@ class RedisThrottle:
         if not (isinstance(ttl, (int, float)) and math.isfinite(ttl) and ttl >= 1):
             raise ConfigurationError(f"ttl must be a finite number of seconds >= 1, got {ttl!r}")
         self._limit = rate if isinstance(rate, RateLimit) else RateLimit(rate)
-        self._owns_client = isinstance(redis, str)
-        if isinstance(redis, str):
-            self._where = _shown(redis)
-            try:
-                self._client = aioredis.Redis.from_url(
-                    redis, socket_timeout=5.0, socket_connect_timeout=5.0, health_check_interval=10
-                )
-            except ValueError as exc:
-                raise ConfigurationError(f"not a Redis URL: {self._where} ({exc})") from None
-        else:
-            self._where = repr(redis)
-            self._client = redis
-        self._key = f"{prefix}:{{{name}}}"  # one hash slot: Redis Cluster keeps it on one node
-        self._ttl = str(int(ttl))
+        # one hash slot: Redis Cluster keeps the key on one node
+        self._remote = RemoteState(redis, f"{prefix}:{{{name}}}", str(int(ttl)))
+        self._where = self._remote.where
         self._clock = clock
         self._sleep = sleep or asyncio.sleep
-        self._acquire_script = self._client.register_script(ACQUIRE)
-        self._init_script = self._client.register_script(INIT)
-        self._read_script = self._client.register_script(READ)
-        self._write_script = self._client.register_script(WRITE)
         self._control = RateControl(self._limit)  # the shared state, as last read
-        self._ver = ""
         self._rate: float | None = self._control.rate
         self._changes = 0
         self._synced_at = -math.inf
@@ -113,7 +99,7 @@ class RedisThrottle:
         return cls(redis, name=tenant_name(base_url, credential), **options)
 
     def __repr__(self) -> str:
-        return f"<RedisThrottle {self._key} at {self._where} rate={self._rate!r}>"
+        return f"<RedisThrottle {self._remote.key} at {self._where} rate={self._rate!r}>"
 
     # --- lifetime ------------------------------------------------------------------------------
 
@@ -132,8 +118,8 @@ class RedisThrottle:
     async def connect(self) -> None:
         """Reach Redis and read (or create) the shared state; `ConfigurationError` if not."""
         try:
-            await self._client.ping()
-            await self._init()
+            await self._remote.ping()
+            await self._remote.init(self._limit)
             await self._sync()
         except _LOST as exc:
             raise ConfigurationError(f"cannot reach Redis at {self._where}: {exc}") from None
@@ -143,43 +129,18 @@ class RedisThrottle:
         """Finish the pending writes; close the client if it was made from a URL."""
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
-        if self._owns_client:
-            await self._client.aclose()
+        await self._remote.aclose()
 
     def _local(self) -> float:
         return self._clock() if self._clock is not None else asyncio.get_running_loop().time()
 
     # --- the shared state ----------------------------------------------------------------------
 
-    async def _init(self) -> None:
-        await self._init_script(
-            keys=[self._key], args=[dump(RateControl(self._limit)), "-inf", self._ttl]
-        )
-
-    async def _read(self) -> tuple[float, RateControl, float | None, int, int]:
-        """(now, the state, the recent success rate, successes in the window, sends)."""
-        for _ in range(2):
-            reply = await self._read_script(keys=[self._key])
-            raw = _texts(reply)
-            if raw[1]:
-                break
-            await self._init()  # gone: Redis restarted without its data, or the key expired
-        else:
-            raise RedisError("the throttle's state vanished as it was written")
-        now = float(raw[0])
-        ver, state, _okf, ok, _paused, origin, sent, last = raw[1:9]
-        self._ver = ver
-        control = load(state, self._limit)
-        control.origin = float(origin) if origin else None
-        buckets = [int(b or 0) for b in raw[9 : 9 + BUCKETS]]
-        recent = recent_rate(now, control.origin, int(last) if last else None, buckets)
-        return now, control, recent, int(ok or 0), int(sent or 0)
-
     async def _sync(self) -> None:
         """Read the shared state and move the climb on (locally: a re-anchored climb is the
         same for every process, computed from the same state and the same success rate)."""
         self._synced_at = self._local()
-        now, control, recent, _, _ = await self._read()
+        now, control, recent, _, _ = await self._remote.read(self._limit)
         control.tick(now, recent)
         self._adopt(control)
 
@@ -188,29 +149,6 @@ class RedisThrottle:
         if self._syncing is None or self._syncing.done():
             self._synced_at = self._local()
             self._syncing = self._spawn(self._sync)
-
-    async def _write(self, control: RateControl, now: float, *, lowered: bool) -> bool:
-        rate = control.rate
-        empty = ""
-        if lowered and rate is not None:
-            empty = repr(self._limit.burst_for(rate) / rate)  # a decrease empties the bucket
-        paused = control.paused_until
-        reply = await self._write_script(
-            keys=[self._key],
-            args=[
-                self._ver,
-                dump(control),
-                repr(paused) if math.isfinite(paused) else "0",
-                repr(control.measured_from),
-                empty,
-                self._ttl,
-            ],
-        )
-        status, ver = _texts(reply)
-        if status == "ok":
-            self._ver = ver
-            return True
-        return False
 
     def _adopt(self, control: RateControl) -> None:
         if control.measured_from != self._control.measured_from:
@@ -247,9 +185,9 @@ class RedisThrottle:
         return self._changes
 
     @property
-    def learned(self) -> float | None:
+    def learned_rate(self) -> float | None:
         """The tenant's limit as last learned by any process (None: not known)."""
-        return self._control.learned
+        return self._control.learned_rate
 
     def ready(self) -> bool:
         return False  # every send asks Redis
@@ -268,16 +206,8 @@ class RedisThrottle:
             burst = self._limit.burst_for(rate) if rate is not None else 1
             ok, self._ok = self._ok, 0
             try:
-                reply = await self._acquire_script(
-                    keys=[self._key],
-                    args=[
-                        "" if rate is None else repr(rate),
-                        burst,
-                        ok,
-                        repr(self._control.measured_from),
-                        self._ttl,
-                        repr(HORIZON),
-                    ],
+                reply = await self._remote.acquire(
+                    rate, burst, ok, self._control.measured_from, HORIZON
                 )
             except _LOST as exc:  # any Redis trouble: wait for it, never fail the send
                 if not self._lost:
@@ -289,13 +219,13 @@ class RedisThrottle:
             if self._lost:
                 self._lost = False
                 logger.warning("Redis at %s is back: sending goes on", self._where)
-            status, now, *rest = _texts(reply)
+            status, now, *rest = reply
             if status == "none":  # gone: Redis restarted without it, or the key expired
                 self._sync_soon()
                 await self._sleep(0.001)
                 continue
             wait = float(rest[0])
-            if rest[1] != self._ver:  # another process changed the state: read it soon
+            if rest[1] != self._remote.version:  # another process changed the state: read it soon
                 self._sync_soon()
             if wait > 0:
                 await self._sleep(wait)
@@ -314,14 +244,14 @@ class RedisThrottle:
 
     async def _on_throttled(self, sent_at: float, retry_after: float | None) -> None:
         for _ in range(8):  # compare-and-set: another process may write in between
-            now, control, recent, ok, sent = await self._read()
+            now, control, recent, ok, sent = await self._remote.read(self._limit)
             control.tick(now, recent)
             origin = control.origin if control.origin is not None else now
             sending = sent / max(now - origin, 0.25)
             reaction = control.on_throttled(
                 now, sent_at, retry_after, ok + self._ok, recent, sending
             )
-            if await self._write(control, now, lowered=reaction.lowered):
+            if await self._remote.write(control, self._limit, lowered=reaction.lowered):
                 self._adopt(control)
                 return
 
@@ -336,27 +266,8 @@ class RedisThrottle:
 
     async def _set_ceiling(self, rate: float | None) -> None:
         for _ in range(8):
-            now, control, _, _, _ = await self._read()
+            _, control, _, _, _ = await self._remote.read(self._limit)
             control.set_ceiling(rate)
-            if await self._write(control, now, lowered=False):
+            if await self._remote.write(control, self._limit, lowered=False):
                 self._adopt(control)
                 return
-
-
-def _texts(reply: Any) -> list[str]:
-    """A script's reply as text."""
-    return [v.decode() if isinstance(v, bytes) else str(v) for v in reply]
-
-
-def _shown(url: str) -> str:
-    """``url`` as it may be shown: scheme, host, port and database; no user, password or
-    query (``?password=`` is one way redis-py takes a password)."""
-    parts = urlsplit(url)
-    try:
-        host = parts.hostname or ""
-        port = f":{parts.port}" if parts.port else ""
-    except ValueError:
-        return f"{parts.scheme}://(a URL that does not parse)"
-    if ":" in host:
-        host = f"[{host}]"
-    return f"{parts.scheme}://{host}{port}{parts.path}"

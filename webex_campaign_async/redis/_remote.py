@@ -1,0 +1,146 @@
+"""The throttle's hash in Redis, as `RedisThrottle` talks to it: the client, the four
+scripts (``_scripts.py``) called with their arguments, and their replies read.
+
+No policy here: when to read, what to write and how to wait for a lost Redis are the
+throttle's. Redis errors propagate.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+from urllib.parse import urlsplit
+
+import redis.asyncio as aioredis
+from redis.exceptions import RedisError
+
+from .._ratecontrol import RateControl
+from .._ratelimit import RateLimit
+from ..exceptions import ConfigurationError
+from ._scripts import ACQUIRE, INIT, READ, WRITE
+from ._state import BUCKETS, dump, load, recent_rate
+
+__all__ = ["Reading", "RemoteState"]
+
+#: What a read returns: (Redis's time now, the shared rate state, the recent success rate,
+#: successes counted in the current window, sends since the first).
+Reading = tuple[float, RateControl, float | None, int, int]
+
+
+class RemoteState:
+    """One throttle's hash, ``key``, through a client made from a URL or given (then not
+    closed here). ``where`` names the server without credentials, for messages."""
+
+    def __init__(self, redis: str | aioredis.Redis, key: str, ttl: str) -> None:
+        self.owns_client = isinstance(redis, str)
+        if isinstance(redis, str):
+            self.where = shown(redis)
+            try:
+                self.client = aioredis.Redis.from_url(
+                    redis, socket_timeout=5.0, socket_connect_timeout=5.0, health_check_interval=10
+                )
+            except ValueError as exc:
+                raise ConfigurationError(f"not a Redis URL: {self.where} ({exc})") from None
+        else:
+            self.where = repr(redis)
+            self.client = redis
+        self.key = key
+        self._ttl = ttl
+        self._acquire = self.client.register_script(ACQUIRE)
+        self._init = self.client.register_script(INIT)
+        self._read = self.client.register_script(READ)
+        self._write = self.client.register_script(WRITE)
+        #: The version of the shared state as last read or written.
+        self.version = ""
+
+    async def ping(self) -> None:
+        await self.client.ping()
+
+    async def aclose(self) -> None:
+        """Close the client if it was made here."""
+        if self.owns_client:
+            await self.client.aclose()
+
+    async def init(self, limit: RateLimit) -> None:
+        """Write the initial state of ``limit`` unless there is one."""
+        await self._init(keys=[self.key], args=[dump(RateControl(limit)), "-inf", self._ttl])
+
+    async def read(self, limit: RateLimit) -> Reading:
+        """The shared state (written again if it is gone), read with ``limit``."""
+        for _ in range(2):
+            raw = texts(await self._read(keys=[self.key]))
+            if raw[1]:
+                break
+            await self.init(limit)  # gone: Redis restarted without its data, or the key expired
+        else:
+            raise RedisError("the throttle's state vanished as it was written")
+        now = float(raw[0])
+        ver, state, _okf, ok, _paused, origin, sent, last = raw[1:9]
+        self.version = ver
+        control = load(state, limit)
+        control.origin = float(origin) if origin else None
+        buckets = [int(b or 0) for b in raw[9 : 9 + BUCKETS]]
+        recent = recent_rate(now, control.origin, int(last) if last else None, buckets)
+        return now, control, recent, int(ok or 0), int(sent or 0)
+
+    async def write(self, control: RateControl, limit: RateLimit, *, lowered: bool) -> bool:
+        """Write ``control`` if the state is still the version last read (compare-and-set);
+        ``lowered``: the rate was decreased, the schedule's bucket is emptied."""
+        rate = control.rate
+        empty = ""
+        if lowered and rate is not None:
+            empty = repr(limit.burst_for(rate) / rate)  # a decrease empties the bucket
+        paused = control.paused_until
+        reply = await self._write(
+            keys=[self.key],
+            args=[
+                self.version,
+                dump(control),
+                repr(paused) if math.isfinite(paused) else "0",
+                repr(control.measured_from),
+                empty,
+                self._ttl,
+            ],
+        )
+        status, ver = texts(reply)
+        if status == "ok":
+            self.version = ver
+            return True
+        return False
+
+    async def acquire(
+        self, rate: float | None, burst: int, successes: int, window: float, horizon: float
+    ) -> list[str]:
+        """Book a send slot (see `_scripts.ACQUIRE`), adding ``successes`` counted in the
+        measurement window that starts at ``window``."""
+        reply = await self._acquire(
+            keys=[self.key],
+            args=[
+                "" if rate is None else repr(rate),
+                burst,
+                successes,
+                repr(window),
+                self._ttl,
+                repr(horizon),
+            ],
+        )
+        return texts(reply)
+
+
+def texts(reply: Any) -> list[str]:
+    """A script's reply as text."""
+    return [v.decode() if isinstance(v, bytes) else str(v) for v in reply]
+
+
+def shown(url: str) -> str:
+    """``url`` as it may be shown: scheme, host, port and database; no user, password or
+    query (``?password=`` is one way redis-py takes a password)."""
+    parts = urlsplit(url)
+    try:
+        host = parts.hostname or ""
+        port = f":{parts.port}" if parts.port else ""
+    except ValueError:
+        return f"{parts.scheme}://(a URL that does not parse)"
+    if ":" in host:
+        host = f"[{host}]"
+    return f"{parts.scheme}://{host}{port}{parts.path}"
