@@ -9,6 +9,7 @@ a run cut short can end them. The run's lifetime, its stop and where results go 
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -23,6 +24,9 @@ from ._stop import StopSignal
 __all__ = ["Workers"]
 
 logger = logging.getLogger("webex_campaign_async")
+
+#: A worker gives the loop a turn at least once every this many records.
+_YIELD_EVERY = 64
 
 
 class Workers:
@@ -63,7 +67,14 @@ class Workers:
         inflight = self._inflight
         fold = self._fold
         deliver = self._deliver
+        turns = 0
         while stop.reason is None:
+            turns += 1
+            if turns == _YIELD_EVERY:  # records may end without I/O (invalid, held, a fake
+                turns = 0  # transport): let timers, signals and the caller's tasks run
+                await asyncio.sleep(0)
+                if stop.reason is not None:
+                    break
             item = intake.take()
             if item is None:
                 break

@@ -139,8 +139,11 @@ class Job:
         """Run the job's `BulkRun` to its end (or to a signal's) and return its report."""
         options = self.options
         records = self.records()
+        # A pipe may wait for its writer, and a resumed journal may skip a long head of the
+        # input in one pull: either is read in a thread, never holding up the loop
+        threaded = may_block(options.input) or bool(self.index)
         run = self.client.stream_upsert(
-            in_thread(records) if may_block(options.input) else records,
+            in_thread(records) if threaded else records,
             on_result=self.on_result,
             deadline=options.deadline,
             ordered=options.ordered,
