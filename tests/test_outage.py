@@ -72,3 +72,48 @@ def test_without_the_outage_budget_the_same_outage_fails_records() -> None:
     report = run(RetryPolicy(outage=0), seed=0)
     assert report.failed > 0
     assert report.applied + report.failed == 3000
+
+
+def test_an_api_that_never_answers_stops_the_run_after_the_outage_budget() -> None:
+    """Refused, every time (a wrong port, a dead proxy): the first record to use up the
+    outage budget stops the run, instead of every record waiting as long in turn."""
+    transport = FakeTransport(lambda w, a, h: ConnectError("Connection refused"), latency=0.01)
+
+    async def main() -> Any:
+        client = CampaignClient(
+            "http://127.0.0.1:9", api_key="k", transport=transport, max_concurrency=8
+        )
+        async with client:
+            records = [ProfileUpsert("p", key=f"k{i}", attributes={"a": "1"}) for i in range(200)]
+            started = asyncio.get_running_loop().time()
+            report = await client.bulk_upsert(records)
+            return report, asyncio.get_running_loop().time() - started
+
+    report, elapsed = run_virtual(main())
+    assert report.aborted
+    assert "the API has not answered for 6" in str(report.abort_reason)
+    assert "Connection refused" in str(report.abort_reason)
+    assert report.applied == 0
+    assert 1 <= report.failed <= 8  # those in flight when it stopped
+    assert report.skipped == report.total - report.failed
+    assert elapsed < 2 * RetryPolicy().outage  # virtual seconds: one budget, not 200 / 8
+
+
+def test_an_api_that_answers_some_requests_is_not_unreachable() -> None:
+    """One connection in three refused for minutes: records retry, the run goes on."""
+    transport = FakeTransport(
+        lambda w, a, h: ConnectError("refused") if a % 3 else applied(), latency=0.01
+    )
+
+    async def main() -> Any:
+        client = CampaignClient(
+            "http://127.0.0.1:9", api_key="k", transport=transport, max_concurrency=8,
+            retry=RetryPolicy(outage=1.0),
+        )  # fmt: skip
+        async with client:
+            records = [ProfileUpsert("p", key=f"k{i}", attributes={"a": "1"}) for i in range(200)]
+            return await client.bulk_upsert(records)
+
+    report = run_virtual(main())
+    assert not report.aborted
+    assert report.applied == report.total == 200

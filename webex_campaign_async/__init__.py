@@ -44,6 +44,7 @@ from .exceptions import (
     TokenExpiredError,
     TokenProviderError,
     TransportError,
+    UnreachableError,
     WebexCampaignError,
 )
 
@@ -95,6 +96,7 @@ __all__ = [
     "TokenProviderError",
     "Transport",
     "TransportError",
+    "UnreachableError",
     "UpdateLink",
     "UpsertMode",
     "WebexCampaignError",

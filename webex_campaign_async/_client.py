@@ -146,6 +146,11 @@ class CampaignClient:
         return self._sender.throttled
 
     @property
+    def connection_failures(self) -> int:
+        """Connections this client could not make (no request was sent on them)."""
+        return self._sender.connection_failures
+
+    @property
     def token_refreshes(self) -> int:
         """How many times the token provider was asked again after a 498."""
         return self._sender.credentials.refreshes

@@ -11,6 +11,7 @@ from .exceptions import (
     TLSVerificationError,
     TokenExpiredError,
     TokenProviderError,
+    UnreachableError,
     WebexCampaignError,
 )
 
@@ -142,6 +143,6 @@ def abort_reason(error: WebexCampaignError) -> str | None:
         return f"the token expired and no fresh one was accepted ({error})"
     if isinstance(error, TokenProviderError):
         return str(error)
-    if isinstance(error, TLSVerificationError):
+    if isinstance(error, (TLSVerificationError, UnreachableError)):
         return str(error)
     return None

@@ -30,6 +30,7 @@ from .exceptions import (
     TLSVerificationError,
     TokenProviderError,
     TransportError,
+    UnreachableError,
     WebexCampaignError,
 )
 
@@ -93,9 +94,24 @@ class HttpSender:
         self.throttled = 0
         #: Connections that could not be made (no request was sent).
         self.connection_failures = 0
+        #: When the first transport error since the API's last answer came (None: it answered).
+        self.unanswered_since: float | None = None
 
     def __repr__(self) -> str:
         return f"<HttpSender {self.url}>"
+
+    def _unreachable(self, error: WebexCampaignError, now: float) -> WebexCampaignError:
+        """``error`` as an `UnreachableError` if no request has had any answer for the retry
+        policy's ``outage`` (then the run stops: others could only wait as long again)."""
+        since, outage = self.unanswered_since, self.retry.outage
+        if since is None or outage <= 0 or now - since < outage:
+            return error
+        unreachable = UnreachableError(
+            f"the API has not answered for {now - since:.0f} s (check the base URL, the "
+            f"network and any proxy); the last error: {error}"
+        )
+        unreachable.attempts = error.attempts
+        return unreachable
 
     def redact(self, text: str) -> str:
         return self.credentials.redact(text)
@@ -172,6 +188,8 @@ class HttpSender:
                     response = await transport.send(self.url, headers, body, self.timeout)
                 except TransportError as exc:
                     latency = now() - t0
+                    if self.unanswered_since is None:
+                        self.unanswered_since = t0
                     outcome: Outcome | None = None
                     error = credentials.clean_error(exc)
                     if isinstance(exc, ConnectError):  # nothing was sent
@@ -186,6 +204,7 @@ class HttpSender:
                 else:
                     attempts += 1
                     latency = now() - t0
+                    self.unanswered_since = None
                     applied = read_applied(response.status, response.body)
                     if applied is not None:  # the usual answer, read without an Outcome
                         throttle.succeeded(sent_at)
@@ -256,6 +275,8 @@ class HttpSender:
                 unprocessed=unprocessed,
             )
             if delay is None:
+                if outcome is None:  # a transport error: has the API answered anyone lately?
+                    error = self._unreachable(error, now())
                 stayed = (
                     outcome is not None
                     and outcome.verdict is Verdict.UNPROCESSED

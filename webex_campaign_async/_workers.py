@@ -73,8 +73,7 @@ class Workers:
             if turns == _YIELD_EVERY:  # records may end without I/O (invalid, held, a fake
                 turns = 0  # transport): let timers, signals and the caller's tasks run
                 await asyncio.sleep(0)
-                if stop.reason is not None:
-                    break
+                continue  # (the run may have stopped meanwhile)
             item = intake.take()
             if item is None:
                 break

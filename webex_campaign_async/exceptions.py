@@ -10,8 +10,9 @@
     ├── TransportError                   no HTTP answer: reset, dropped connection, bad answer
     │   ├── RequestTimeoutError          no answer within the configured timeout
     │   ├── ConnectionLostError          closed or reset before the answer: may have applied
-    │   └── ConnectError                 no connection (refused, DNS, proxy): nothing was sent
-    │       └── TLSVerificationError     the server's certificate is not trusted: the run stops
+    │   ├── ConnectError                 no connection (refused, DNS, proxy): nothing was sent
+    │   │   └── TLSVerificationError     the server's certificate is not trusted: the run stops
+    │   └── UnreachableError             no answer at all for the retry policy's outage: stops
     └── ApiError                         the API answered with an error
         ├── NotAppliedError              HTTP 200 but update-count 0: nothing changed
         ├── RejectedError                a permanent error for this record (1010, 1001, ...)
@@ -22,9 +23,9 @@
             ├── PermissionDeniedError    430: the key may not call this API
             └── TokenExpiredError        498: the token expired (the client asks again)
 
-Retryable: `TransportError` (but `TLSVerificationError`), `ThrottledError`, `ServerError` (and
-`TokenExpiredError` after a refresh). ``attempts`` says how many requests were sent before
-the error was raised (a failed connection sent none).
+Retryable: `TransportError` (but `TLSVerificationError` and `UnreachableError`),
+`ThrottledError`, `ServerError` (and `TokenExpiredError` after a refresh). ``attempts``
+says how many requests were sent before the error was raised (a failed connection sent none).
 No message, repr or attribute of these exceptions holds an API key or token.
 """
 
@@ -49,6 +50,7 @@ __all__ = [
     "TokenExpiredError",
     "TokenProviderError",
     "TransportError",
+    "UnreachableError",
     "WebexCampaignError",
 ]
 
@@ -251,3 +253,9 @@ class PermissionDeniedError(AuthError):
 
 class TokenExpiredError(AuthError):
     """401/498: invalid token or access token expired."""
+
+
+class UnreachableError(TransportError):
+    """The API gave no answer at all (every connection refused, reset or timed out) for the
+    retry policy's ``outage`` seconds: a bulk run stops, as retrying the other records could
+    only wait as long again. Check the base URL, the network and any proxy."""

@@ -102,3 +102,10 @@ def test_the_bar_shows_the_same_words() -> None:
     bar.close(Snapshot(10, 10, {APPLIED: 8, REJECTED: 2}, 50.0))
     assert "applied 8  rejected 2  throttle 50/s" in stream.getvalue()
     assert "not applied" not in stream.getvalue()
+
+
+def test_failed_connections_show_beside_the_endings() -> None:
+    """An API that cannot be reached shows on the line, rather than a progress that stalls."""
+    stalled = Snapshot(0, 200, {}, None, connection_failures=1234)
+    assert stalled.endings() == "applied 0  failed connections 1,234"
+    assert Snapshot(0, 200, {}, None).endings() == "applied 0"

@@ -130,7 +130,12 @@ class Job:
         tally = self.tally
         client = self.client
         return Snapshot(
-            tally.done + tally.resumed, total, tally.counts.copy(), client.rate, client.learned_rate
+            tally.done + tally.resumed,
+            total,
+            tally.counts.copy(),
+            client.rate,
+            client.learned_rate,
+            client.connection_failures,
         )
 
     async def run(

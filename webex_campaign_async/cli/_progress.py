@@ -33,6 +33,7 @@ class Snapshot:
     counts: Mapping[RecordStatus, int]
     rate: float | None  # the throttle's current rate (requests/s), None: unlimited
     learned_rate: float | None = None  # the tenant's limit as the throttle learned it
+    connection_failures: int = 0  # connections that could not be made (nothing was sent)
 
     @property
     def applied(self) -> int:
@@ -46,6 +47,8 @@ class Snapshot:
             for status in RecordStatus
             if status is not RecordStatus.APPLIED and self.counts.get(status)
         ]
+        if self.connection_failures:  # an API that cannot be reached shows, not just stalls
+            parts.append(f"failed connections {self.connection_failures:,}")
         return "  ".join(parts)
 
 
