@@ -83,7 +83,6 @@ def test_what_the_journal_ended(tmp_path: Path) -> None:
         b'{"line": 7, "hash": "00000000',  # a kill in the middle of a write
         b"\x00\x00\x00\x00",  # a power cut: zeros
         b"",  # an empty line
-        b"not json at all",
         b'{"line": 7, "hash": "\xff"}',  # not UTF-8
     ],
 )
@@ -310,3 +309,29 @@ def test_the_report_file_is_private_and_keeps_a_mode_set(tmp_path: Path, umask: 
     (tmp_path / "report.json").chmod(0o644)
     write_report(str(tmp_path / "report.json"), report, Tally(), options)
     assert _mode(tmp_path / "report.json") == 0o644
+
+
+@pytest.mark.parametrize(
+    "first",
+    [b"key,name", b"not json at all", b"\x89PNG\r\n", b'{"line": 1, "hash": "0000000000000000"'],
+)
+def test_a_file_that_is_not_a_journal_is_refused_not_appended_to(
+    tmp_path: Path, first: bytes
+) -> None:
+    """A CSV (or anything) given as the journal: refused, naming the line, before it grows."""
+    path = tmp_path / "j"
+    lines = [first, b"k1,Ann", b"k2,Bob"] if not first.startswith(b"{") else [first, b"k1,Ann"]
+    path.write_bytes(b"\n".join(lines) + b"\n")
+    before = path.read_bytes()
+    with pytest.raises(InputError, match="not a journal of this command"):
+        JournalIndex.load(path)
+    assert path.read_bytes() == before
+
+
+def test_a_wrong_typed_transaction_id_or_code_is_refused(tmp_path: Path) -> None:
+    for field, value in (("transaction_id", 5), ("code", "1010")):
+        entry = {"line": 1, "hash": "0" * 16, "ended": True, "status": "rejected", field: value}
+        path = tmp_path / "j"
+        path.write_text(json.dumps(entry) + "\n")
+        with pytest.raises(InputError, match=f"'{field}' must be"):
+            JournalIndex.load(path)

@@ -56,9 +56,11 @@ class JournalIndex:
     def load(cls, path: str | os.PathLike[str]) -> JournalIndex:
         """The journal at ``path`` (none there: an empty one).
 
-        A line that is not JSON is counted in `unreadable` and skipped (a kill can tear the
-        last line of a run); a JSON line that is not a journal entry raises `InputError`
-        naming the line and the field: the file is not a journal of this command.
+        A line that is the start of an entry cut short is counted in `unreadable` and
+        skipped (a kill can tear the last line of a run). Any other line that is not a
+        journal entry (not JSON, or a JSON line with a field missing or of the wrong type)
+        raises `InputError` naming the line: the file is not a journal of this command, and
+        is not appended to.
         """
         index = cls()
         try:
@@ -68,11 +70,13 @@ class JournalIndex:
         with f:
             for number, raw in enumerate(f, 1):
                 try:
-                    entry = loads(raw)
-                except ValueError:
-                    index.unreadable += 1
-                    continue
-                try:
+                    try:
+                        entry = loads(raw)
+                    except ValueError:
+                        if not _torn(raw):
+                            raise ValueError("not a JSON line") from None
+                        index.unreadable += 1
+                        continue
                     line, digest, ended, applied = _entry(entry)
                 except ValueError as exc:
                     raise InputError(
@@ -162,7 +166,21 @@ def _entry(entry: object) -> tuple[int, int, bool, bool]:
         raise ValueError(f"'ended' must be true or false, not {ended!r}")
     if not isinstance(status, str) or status not in _STATUSES:
         raise ValueError(f"'status' must be one of {', '.join(sorted(_STATUSES))}, not {status!r}")
+    if not isinstance(entry.get("transaction_id", ""), str):
+        raise ValueError(f"'transaction_id' must be a string, not {entry['transaction_id']!r}")
+    if type(entry.get("code", 0)) is not int:
+        raise ValueError(f"'code' must be a number, not {entry['code']!r}")
     return line, int(digest, 16), ended, status == RecordStatus.APPLIED.value
+
+
+_START = b'{"line":'
+
+
+def _torn(raw: bytes) -> bool:
+    """True for the start of an entry that a kill cut short (every entry starts the same), or
+    the zeros a power cut can leave; not for a line of some other file."""
+    text = raw.rstrip(b"\r\n")
+    return text.startswith(_START) or _START.startswith(text) or not text.strip(b"\x00")
 
 
 def _ends_with_newline(path: str) -> bool:
