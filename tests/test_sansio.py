@@ -230,8 +230,8 @@ def test_business_error_keeps_the_vendor_description() -> None:
 
 def test_html_error_page_becomes_its_title() -> None:
     outcome = classify(503, {}, body_of("503-html.html"), now=NOW)
-    assert outcome.description == "503 Service Temporarily Unavailable"
-    assert str(outcome.error()) == "HTTP 503: 503 Service Temporarily Unavailable"  # once each
+    assert outcome.description == "Service Temporarily Unavailable"
+    assert str(outcome.error()) == "HTTP 503: Service Temporarily Unavailable"  # status once
     assert "<" not in outcome.description
     assert "font-family" not in outcome.description
 
@@ -276,3 +276,24 @@ def test_request_headers() -> None:
         "Content-Type": "application/json",
         "Accept": "application/json",
     }
+
+
+@pytest.mark.parametrize(
+    ("status", "headers", "body", "message"),
+    [
+        (502, {}, b"<html><head><title>502 Bad Gateway</title></head><body><h1>502 Bad Gateway"
+         b"</h1><hr><center>nginx/1.22.1</center></body></html>", "HTTP 502: Bad Gateway"),
+        (404, {}, b"404: Not Found", "HTTP 404: not found: check the base URL and path"),
+        (503, {}, b"", "HTTP 503: Service Unavailable"),
+        (504, {}, b"upstream timed out", "HTTP 504: upstream timed out"),
+        (413, {}, b"<title>413 Request Entity Too Large</title>",
+         "HTTP 413: Request Entity Too Large"),
+        (302, {"Location": "https://sso.example/login"}, b"",
+         "HTTP 302: a redirect to https://sso.example/login (not followed: check base_url)"),
+        (599, {}, b"", "HTTP 599: no body"),
+    ],
+)  # fmt: skip
+def test_an_error_page_reads_as_one_short_line_with_the_status_once(
+    status: int, headers: dict[str, str], body: bytes, message: str
+) -> None:
+    assert str(classify(status, headers, body, now=NOW).error()) == message

@@ -9,6 +9,7 @@ from __future__ import annotations
 import enum
 import re
 from collections.abc import Mapping
+from http import HTTPStatus
 from typing import Any
 
 import attrs
@@ -208,6 +209,17 @@ _STATUS_TEXT = {
 }
 
 
+_STATUS_PREFIX = re.compile(r"^\d{3}\s*[:\-]?\s*")
+
+
+def _phrase(status: int) -> str:
+    """HTTP's own name for ``status`` (``Bad Gateway``), or nothing for an unknown one."""
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return ""
+
+
 def read_applied(status: int, body: bytes) -> tuple[int, str | None] | None:
     """``(update-count, transaction-id)`` of the usual APPLIED answer, else None.
 
@@ -304,8 +316,17 @@ def classify(status: int, headers: Mapping[str, str], body: bytes, *, now: float
         # the status is in the error's message already: here only what the body adds
         text = _STATUS_TEXT.get(status, "")
         detail = (page_title(body) or snippet(body)) if body else ""
-        if detail.startswith(str(status)) and text:  # "502 Bad Gateway" says it all
-            text = ""
+        detail = (
+            _STATUS_PREFIX.sub("", detail, count=1) if detail.startswith(str(status)) else detail
+        )
+        if 300 <= status < 400:
+            location = headers.get("Location") or headers.get("location") or "?"
+            text = f"a redirect to {snippet(location.encode())} (not followed: check base_url)"
+            detail = ""
+        elif not text and not detail:
+            text = _phrase(status)
+        if detail.lower() in text.lower():
+            detail = ""  # adds nothing
         text = f"{text}: {detail}" if text and detail else text or detail or "no body"
     return Outcome(
         verdict, status, description=text, retry_after=_retry_after(verdict, headers, now)
