@@ -62,3 +62,38 @@ async def test_a_borrowed_session_is_left_as_it_is(server: URL) -> None:
         assert min(_read_sizes(transport)) > READ_SIZE  # asyncio's own (256 KiB)
         await transport.aclose()
         assert not session.closed
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        b"HTTP/1.1 ABC Token key-123\r\n\r\n",  # a bad status line
+        b"HTTP/1.1 200 OK\r\nContent-Length: nope\r\n\r\n",  # a bad header
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",  # a bad chunk
+    ],
+)
+async def test_a_malformed_answer_is_one_line_without_a_status_it_never_had(
+    answer: bytes,
+) -> None:
+    from webex_campaign_async import TransportError
+
+    async def reply(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(answer)
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(reply, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    transport = AiohttpTransport()
+    try:
+        with pytest.raises(TransportError) as info:
+            await transport.send(f"http://127.0.0.1:{port}/x", {}, b"{}", 5.0)
+    finally:
+        await transport.aclose()
+        server.close()
+        await server.wait_closed()
+    message = str(info.value)
+    assert "\n" not in message
+    assert "HTTP 400" not in message  # aiohttp's own status for what it could not parse
+    assert len(message) <= 300

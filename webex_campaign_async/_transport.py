@@ -258,11 +258,18 @@ def _describe(exc: BaseException) -> str:
     """``Type: message``; aiohttp's str() (unlike its repr) names the URL, never headers."""
     name = type(exc).__name__
     if isinstance(exc, aiohttp.ClientResponseError):
-        return f"{name}: HTTP {exc.status}, {exc.message}"
+        # raise_for_status is off: aiohttp raises this only for an answer it cannot parse,
+        # with a status (400) the server never sent
+        return _one_line(f"a malformed answer: {exc.message}")
     if isinstance(exc, ssl.SSLCertVerificationError):
         return exc.verify_message or name
     text = str(exc)
-    return f"{name}: {text}" if text and text != name else name
+    return _one_line(f"{name}: {text}" if text and text != name else name)
+
+
+def _one_line(text: str, limit: int = 300) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "\u2026"
 
 
 def _user_agent() -> str:
