@@ -136,7 +136,14 @@ CSV_CASES: list[tuple[str, bytes, dict[str, Any], list[Row]]] = [
         "an unclosed quote on the last line",
         b'key,a\nk1,1\nk2,"open',
         {},
-        [(2, ("k1", {"a": "1"})), (3, "line 3: malformed CSV: unexpected end of data")],
+        [
+            (2, ("k1", {"a": "1"})),
+            (
+                3,
+                "line 3: malformed CSV: a quote on this line is not closed before the end of "
+                "the file",
+            ),
+        ],
     ),
     (
         "an unclosed quote ended by a later quote",

@@ -148,7 +148,9 @@ def _read_csv(
             taken = list(lines.taken)
             start = taken[0][0] if taken else reader.line_num
             why = f"malformed CSV: {exc}"
-            if len(taken) > 1:  # a quote opened here ran on into the lines after it
+            if len(taken) <= 1 and "unexpected end of data" in str(exc):  # the last line
+                why = "malformed CSV: a quote on this line is not closed before the end of the file"
+            elif len(taken) > 1:  # a quote opened here ran on into the lines after it
                 why = f"malformed CSV: a quote on this line is not closed ({exc})"
                 lines.push_back(taken[1:])  # the lines after the first: records of their own
             if taken:
