@@ -13,7 +13,10 @@ import attrs
 
 from .exceptions import ConfigurationError
 
-__all__ = ["RateLimit"]
+__all__ = ["MIN_RATE", "RateLimit"]
+
+#: The lowest rate a throttle takes: one request an hour (below it a run only seems to hang).
+MIN_RATE = 1 / 3600
 
 
 @attrs.frozen
@@ -43,8 +46,11 @@ class RateLimit:
     cooldown: float = 0.5
 
     def __attrs_post_init__(self) -> None:
-        if self.rate is not None and not (self.rate > 0 and math.isfinite(self.rate)):
-            raise ConfigurationError(f"rate must be a positive number or None, got {self.rate!r}")
+        if self.rate is not None and not (self.rate >= MIN_RATE and math.isfinite(self.rate)):
+            raise ConfigurationError(
+                f"rate must be a number of requests per second from {MIN_RATE:.6f} (one an "
+                f"hour) up, or None, got {self.rate!r}"
+            )
         if self.burst is not None and self.burst < 1:
             raise ConfigurationError(f"burst must be >= 1, got {self.burst!r}")
         if not 0 < self.decrease < 1:

@@ -72,6 +72,8 @@ def files(tmp_path: Path) -> Path:
          "--delimiter: must be one character, not 'ab'"),
         (["upsert", "ok.csv", "--profile-name", "p", "--rate", "inf"], {},
          "argument --rate: must be a finite number > 0"),
+        (["upsert", "ok.csv", "--profile-name", "p", "--rate", "1e-300"], {},
+         "rate must be a number of requests per second from 0.000278 (one an hour) up"),
         (["upsert", "dup.csv", "--profile-name", "p"], {},
          "'dup.csv': column 'a' appears 2 times in the header row"),
     ],

@@ -76,7 +76,13 @@ def add_job_arguments(parser: argparse.ArgumentParser) -> None:
     send.add_argument("--rate", type=_positive_float, help="requests per second (tenant throttle)")
     send.add_argument("--burst", type=_positive_int, help="requests allowed at once")
     send.add_argument("--concurrency", type=_concurrency, default=32, help="default: 32")
-    send.add_argument("--attempts", type=_positive_int, default=5, help="per record, default 5")
+    send.add_argument(
+        "--attempts",
+        type=_positive_int,
+        default=5,
+        help="requests per record, default 5 (a gateway outage's failures in a record's "
+        "first 60 s are not counted: a short outage is waited out)",
+    )
     send.add_argument("--timeout", type=_positive_float, default=30.0, help="seconds per request")
     send.add_argument("--deadline", type=_positive_float, help="seconds for the whole job")
     send.add_argument(
