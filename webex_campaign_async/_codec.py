@@ -10,9 +10,10 @@ import json
 import math
 import re
 from collections.abc import Callable
+from decimal import Decimal
 from typing import Any
 
-__all__ = ["dumps", "loads", "loads_quick"]
+__all__ = ["dumps", "loads", "loads_quick", "loads_record"]
 
 
 def _no_constant(name: str) -> Any:
@@ -40,6 +41,41 @@ def _exact_loads(data: bytes | str) -> Any:
     text = data if isinstance(data, str) else data.decode()
     try:
         obj = _decoder.decode(text)
+    except RecursionError:
+        raise ValueError("JSON nested too deeply") from None
+    if _SURROGATE_ESCAPE.search(text) and _has_lone_surrogate(obj):
+        raise ValueError("a string holds a lone surrogate (an escape such as \\ud800)")
+    return obj
+
+
+def _unique(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    obj = dict(pairs)
+    if len(obj) != len(pairs):
+        names = [name for name, _ in pairs]
+        twice = next(name for name in names if names.count(name) > 1)
+        raise ValueError(f"the name {twice!r} appears twice in one object")
+    return obj
+
+
+def _exact_decimal(text: str) -> float | str:
+    """A float, or the number's own text when a float cannot hold its digits (a ``val`` is
+    sent as a string: it keeps every digit it was written with)."""
+    value = _finite(text)
+    return value if Decimal(text) == Decimal(repr(value)) else text
+
+
+_record_decoder = json.JSONDecoder(
+    object_pairs_hook=_unique, parse_float=_exact_decimal, parse_constant=_no_constant
+)
+
+
+def loads_record(data: bytes | str) -> Any:
+    """An input record, read strictly: as `loads` (every integer exact, the same texts
+    refused), and also a name given twice in one object is refused (which one would be
+    meant?) and a decimal with more digits than a float holds is kept as its text."""
+    text = data if isinstance(data, str) else data.decode()
+    try:
+        obj = _record_decoder.decode(text)
     except RecursionError:
         raise ValueError("JSON nested too deeply") from None
     if _SURROGATE_ESCAPE.search(text) and _has_lone_surrogate(obj):

@@ -27,7 +27,7 @@ from .. import (
     UpsertMode,
     profile_from_wire,
 )
-from .._codec import loads
+from .._codec import loads_record
 from .._files import strip_annotations
 from ._lines import DEFAULT_ENCODING, Lines, Source, open_source
 
@@ -300,7 +300,7 @@ def read_jsonl(
                 yield line, _invalid(line, "", bad, text.strip()[:200])
                 continue
             try:
-                obj = loads(text)
+                obj = loads_record(text)
             except ValueError as exc:
                 if line == 1 and lines.hint:
                     raise InputError(f"{name}: line 1 is not JSON{lines.hint}") from None
