@@ -671,3 +671,14 @@ def test_bad_lines_are_not_remembered(monkeypatch: pytest.MonkeyPatch, fmt: str)
     assert len(items) == 1000
     assert all(isinstance(item, InvalidRecordError) for _, item in items)
     assert made[0].bad == {}
+
+
+@pytest.mark.parametrize("written", ["utf-16-le", "utf-16-be"])
+def test_utf_16_without_a_mark_and_a_header_outside_ascii(written: str) -> None:
+    """No mark, and a first character with no zero byte (Cyrillic): the byte order is told
+    by the zero bytes of the ASCII characters that follow (commas, digits, newlines)."""
+    data = "ключ,имя\nk1,Анна\nk2,Борис\n".encode(written)
+    assert csv_rows(data, encoding="utf-16", key_column="ключ") == [
+        (2, ("k1", {"имя": "Анна"})),
+        (3, ("k2", {"имя": "Борис"})),
+    ]

@@ -56,7 +56,7 @@ def _layout(name: str, head: bytes) -> _Encoding:
     elif name in ("utf-16", "utf-32"):  # the byte order from the mark, else from the header
         if name == "utf-16":
             big = head.startswith(codecs.BOM_UTF16_BE) or (
-                not head.startswith(codecs.BOM_UTF16_LE) and head[:1] == b"\0" != head[1:2]
+                not head.startswith(codecs.BOM_UTF16_LE) and _zeros_lead(head)
             )
         else:
             big = head.startswith(codecs.BOM_UTF32_BE) or (
@@ -107,15 +107,28 @@ def open_source(source: Source) -> tuple[IO[bytes], str, bool]:
         raise InputError(f"cannot read {os.fspath(source)!r}: {exc.strerror or exc}") from None
 
 
+def _zeros_lead(head: bytes) -> bool:
+    """True when UTF-16 without a mark looks big-endian: its ASCII characters (newlines,
+    commas, digits) put their zero byte first, at even offsets (a first character outside
+    ASCII, such as Cyrillic, has no zero byte to tell by)."""
+    even = head[0::2].count(0)
+    odd = head[1::2].count(0)
+    return even > odd
+
+
+#: Bytes looked at to tell the layout of a file (the byte order of UTF-16 without a mark).
+_HEAD = 512
+
+
 def _peek(f: IO[bytes]) -> bytes:
-    """The first bytes of ``f``, left to be read again."""
+    """The first bytes of ``f`` (up to `_HEAD`), left to be read again."""
     peek = getattr(f, "peek", None)
     if peek is not None:
-        head: bytes = peek(4)[:4]
+        head: bytes = peek(_HEAD)[:_HEAD]
         return head
     if f.seekable():
         at = f.tell()
-        head = f.read(4)
+        head = f.read(_HEAD)
         f.seek(at)
         return head
     return b""  # pragma: no cover - files and BytesIO can do one or the other
