@@ -306,8 +306,16 @@ async def test_an_explicit_proxy_with_credentials(proxy: Proxy) -> None:
         ({"HTTPS_PROXY": "http://u:pw@p:1"}, "https://api.example.com/x", "http://p:1"),
         ({"HTTPS_PROXY": "proxy.corp:8080"}, "https://api.example.com/x", "http://proxy.corp:8080"),
         ({}, "https://api.example.com/x", None),
+        # NO_PROXY in CIDR notation, as curl, Go and httpx read it (an IP address only)
+        ({"HTTPS_PROXY": "http://p:1", "NO_PROXY": "192.0.2.0/24"}, "https://192.0.2.7/x", None),
+        ({"HTTPS_PROXY": "http://p:1", "NO_PROXY": "a.org, 10.0.0.0/8"}, "https://10.9.8.7/x",
+         None),
+        ({"HTTPS_PROXY": "http://p:1", "NO_PROXY": "192.0.2.0/24"}, "https://198.51.100.1/x",
+         "http://p:1"),
+        ({"HTTPS_PROXY": "http://p:1", "no_proxy": "2001:db8::/32"}, "https://[2001:db8::1]/x",
+         None),
     ],
-)
+)  # fmt: skip
 def test_which_proxy_the_environment_chooses(
     env: dict[str, str], url: str, expected: str | None, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import ipaddress
+import os
 import ssl
 import urllib.request
 from collections.abc import Mapping
@@ -222,12 +224,30 @@ def _env_proxy(url: URL) -> _Proxy | None:
     chosen = proxies.get(url.scheme) or proxies.get("all")
     if not chosen or url.host is None or is_loopback(url.host):
         return None  # loopback (the emulator) is never proxied, as curl and Go do
-    if urllib.request.proxy_bypass(url.host):
+    if urllib.request.proxy_bypass(url.host) or _in_no_proxy_network(url.host):
         return None
     try:
         return _proxy(chosen)
     except ConfigurationError as exc:
         raise ConfigurationError(f"the {url.scheme} proxy of the environment: {exc}") from None
+
+
+def _in_no_proxy_network(host: str) -> bool:
+    """True for an IP address inside a network of ``NO_PROXY`` written in CIDR notation
+    (``10.0.0.0/8``), as curl, Go and httpx read it; urllib only compares names."""
+    try:
+        address = ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return False  # a name: not resolved here (curl neither)
+    for name in ("no_proxy", "NO_PROXY"):
+        for entry in os.environ.get(name, "").split(","):
+            if "/" in entry.strip():
+                try:
+                    if address in ipaddress.ip_network(entry.strip(), strict=False):
+                        return True
+                except ValueError:
+                    continue
+    return False
 
 
 #: Bytes asked of the socket per read on plain-TCP connections (asyncio asks 256 KiB).
