@@ -15,7 +15,7 @@ import signal
 import sys
 import threading
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NoReturn
 
 import attrs
 
@@ -60,15 +60,32 @@ def _retry_after(text: str) -> str | float:
         raise argparse.ArgumentTypeError(f"expected 'auto' or seconds, got {text!r}") from None
 
 
+class _Parser(argparse.ArgumentParser):
+    """Errors in one line (``--help`` has the usage), exit code 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def _port(text: str) -> int:
+    try:
+        port = int(text)
+    except ValueError:
+        port = -1
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"must be a port number from 0 to 65535, not {text!r}")
+    return port
+
+
 def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
     """The argument parser of `main`."""
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog=prog or "python -m webex_campaign_async.emulator",
         description="Serve an offline emulator of the Webex Campaign contact-profile API.",
     )
     add = parser.add_argument
     add("--host", help="interface to listen on (default 127.0.0.1)")
-    add("--port", type=int, help="port to listen on (default 8080; 0: a free port)")
+    add("--port", type=_port, help="port to listen on (default 8080; 0: a free port)")
     add("--upsert-path", help="path of the single upsert")
     add("--api-key", action="append", metavar="KEY", help="a valid API key (repeatable)")
     add("--forbidden-key", action="append", metavar="KEY", help="a key answered 401/430")
