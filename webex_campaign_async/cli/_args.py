@@ -70,19 +70,19 @@ def _rename(text: str) -> tuple[str, str]:
     return old.strip(), new
 
 
+_ATTEMPTS = (
+    "requests per record, default 5 (failures of a gateway outage in a record's first 60 s "
+    "are not counted: a short outage is waited out)"
+)
+
+
 def add_job_arguments(parser: argparse.ArgumentParser) -> None:
     """Options shared by ``upsert`` and ``demo``."""
     send = parser.add_argument_group("sending")
     send.add_argument("--rate", type=_positive_float, help="requests per second (tenant throttle)")
     send.add_argument("--burst", type=_positive_int, help="requests allowed at once")
     send.add_argument("--concurrency", type=_concurrency, default=32, help="default: 32")
-    send.add_argument(
-        "--attempts",
-        type=_positive_int,
-        default=5,
-        help="requests per record, default 5 (a gateway outage's failures in a record's "
-        "first 60 s are not counted: a short outage is waited out)",
-    )
+    send.add_argument("--attempts", type=_positive_int, default=5, help=_ATTEMPTS)
     send.add_argument("--timeout", type=_positive_float, default=30.0, help="seconds per request")
     send.add_argument("--deadline", type=_positive_float, help="seconds for the whole job")
     send.add_argument(
@@ -319,8 +319,7 @@ def job_arguments(args: argparse.Namespace, path: str) -> dict[str, Any]:
 
 
 def _identity(path: str) -> tuple[object, ...]:
-    """What makes two paths one file: its device and inode (a hard link, a symlink, another
-    spelling of the path), or, for a file not there yet, its real path."""
+    """A file's identity: device and inode (any link or spelling), else its real path."""
     try:
         info = os.stat(path)
     except OSError:
