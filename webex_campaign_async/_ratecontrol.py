@@ -1,6 +1,6 @@
 """The adaptive rate law (CUBIC-like, measured): pure, the caller passes the time.
 
-Its settings are a `RateLimit` (``_ratelimit.py``).
+Its settings are a `RateLimit` (``_ratelimit.py``); what a 429 says about the limit, `_evidence`.
 
 The law, with ``R`` the tenant's unknown limit and every time on the throttle's clock:
 
@@ -14,8 +14,13 @@ The law, with ``R`` the tenant's unknown limit and every time on the throttle's 
   (``MIN_WINDOW`` seconds and ``MIN_COUNT`` successes) showing that the API accepted less
   than the enforced rate, the learned limit becomes the enforced rate, but no more than the
   successes of the last second and no less than the lower bound above, and the rate drops to
-  ``decrease`` x it; if the API accepted all of it (or, held at a configured rate, all of
-  it over the last second), the 429 was a passing burst and nothing changes. Right after a
+  ``decrease`` x it. That needs the client to have used its rate (``BUSY`` of the throttle's
+  send slots since the last decrease): a client held back by its own senders (say, most of
+  them waiting out a ``Retry-After``) measures what it sent, not the API's limit, so then
+  only the rate drops, and the learned limit stays. If the API accepted all of it (or, held
+  at a configured rate, all of it over the last second; or, at or below the learned limit,
+  all but ``1 - TOLERANCE`` of what was sent over the last second: a 429 while climbing back
+  is not a lower limit), the 429 was a passing burst and nothing changes. Right after a
   decrease, before a measurement is possible, ``STILL_TOO_HIGH`` 429s that are a quarter of
   the answers or more lower the rate again. With no measurement at all (the first instants,
   or an API that accepts nothing) the rate is multiplied by ``decrease``, at most once per
@@ -47,16 +52,11 @@ import math
 
 import attrs
 
+from ._evidence import BUSY, LAG, MIN_COUNT, MIN_WINDOW, TOLERANCE, measured, passing
 from ._ratelimit import RateLimit
 
-__all__ = ["RateControl", "Reaction"]
+__all__ = ["LAG", "MIN_COUNT", "MIN_WINDOW", "TOLERANCE", "RateControl", "Reaction"]
 
-#: Seconds of successes a measurement of the API's rate needs at least...
-MIN_WINDOW = 0.25
-#: ...and successes it needs at least.
-MIN_COUNT = 5
-#: A 429 while the API accepted this share of the enforced rate or more is a passing burst.
-TOLERANCE = 0.97
 #: Seconds per doubling of the rate while nothing could be measured yet.
 SLOW_START = 0.05
 #: 429s to requests sent since the last decrease, a quarter of the answers or more (and some
@@ -132,15 +132,11 @@ class RateControl:
         """The lowest rate the law goes to."""
         return self.limit.floor_for(self.ceiling)
 
-    def measured(self, now: float, successes: int) -> float | None:
-        """The API's rate measured from ``successes`` since `measured_from`, or None (too few)."""
+    def measured(self, now: float, successes: int, answered: float | None = None) -> float | None:
+        """The API's rate from ``successes`` since `measured_from`, or None (too few); see
+        `_evidence.measured`."""
         start = self.measured_from if self.measured_from > -math.inf else self.origin
-        if start is None:
-            return None
-        seconds = now - start
-        if seconds < MIN_WINDOW or successes < MIN_COUNT:
-            return None
-        return successes / seconds
+        return measured(start, now, successes, answered)
 
     def target(self, now: float) -> float | None:
         """The rate the law asks for at ``now`` (``None``: unlimited), the ceiling applied."""
@@ -199,19 +195,28 @@ class RateControl:
         successes: int,
         recent: float | None = None,
         sending: float = 0.0,
+        used: float | None = None,
+        rejected: float | None = None,
+        answered: float | None = None,
     ) -> Reaction:
         """A 429 to a request sent at ``sent_at``.
 
         ``successes``: successful answers to requests sent since `measured_from` (the
         throttle's count); ``recent``: the rate of successful answers over the last second
         or so (None: not known); ``sending``: the recent send rate, used only when the
-        throttle was unlimited and nothing could be measured.
+        throttle was unlimited and nothing could be measured; ``used``: the share of the
+        enforced rate's send slots the client took since `measured_from` (None: not known,
+        taken as all); ``rejected``: the rate of 429s over the last second, this one
+        included (None: not known); ``answered``: the send time of the newest request
+        answered with a success (None: not known), see `measured`.
         """
         self.throttled += 1
         since_decrease = sent_at > self.decreased_at
         if since_decrease:
             self.throttled_since += 1
-        lowered = since_decrease and self._decrease(now, successes, recent, sending)
+        lowered = since_decrease and self._decrease(
+            now, successes, recent, sending, used, rejected, answered
+        )
         if retry_after is None:
             return Reaction(lowered=lowered) if lowered else _NOTHING
         paused = False
@@ -240,22 +245,39 @@ class RateControl:
 
     # --- the law ---------------------------------------------------------------------------
 
-    def _decrease(self, now: float, successes: int, recent: float | None, sending: float) -> bool:
+    def _decrease(
+        self,
+        now: float,
+        successes: int,
+        recent: float | None,
+        sending: float,
+        used: float | None,
+        rejected: float | None,
+        answered: float | None,
+    ) -> bool:
         rate = self.rate
-        measured = self.measured(now, successes)
+        accepted = self.measured(now, successes)
         decrease = self.limit.decrease
-        if measured is not None:
-            if rate is not None and measured >= rate * TOLERANCE:
-                return False  # the API accepted what was sent since the last decrease
-            if rate is not None and rate == self.ceiling and (recent or 0.0) >= rate * TOLERANCE:
-                return False  # held at the ceiling, and the API accepted it lately: a burst
+        if accepted is not None:
+            if rate is not None and passing(
+                rate, self.ceiling, self.learned_rate, accepted, recent, rejected
+            ):
+                return False
             if rate is None:  # unlimited until now: the limit is what the API accepted lately
-                learned = recent if recent is not None else measured
+                learned = recent if recent is not None else accepted
+            elif used is not None and used < BUSY:
+                # the client's own senders held it back: what got through is what it sent,
+                # not the API's limit; lower the rate, keep what was learned
+                kept = self.learned_rate if self.learned_rate is not None else self.ceiling
+                self._lower(now, kept, rate * decrease)
+                return True
             elif self.learned_rate is None and self.ceiling is None:
                 learned = rate  # the end of a slow start: the rate that was too much
             else:
-                # at most the rate, at least what got through since the last decrease
-                learned = max(measured, rate if recent is None else min(rate, recent))
+                # at most the rate, at least what got through since the last decrease (up
+                # to the newest answer: answers to later requests may be on their way)
+                accepted = self.measured(now, successes, answered) or accepted
+                learned = min(rate, max(accepted, rate if recent is None else recent))
             self._lower(now, learned, learned * decrease)
             return True
         throttled = self.throttled_since
