@@ -10,7 +10,9 @@ from webex_campaign_async import RateLimit
 from webex_campaign_async._ratecontrol import (
     CLOSED,
     LAG,
+    MAX_RATE,
     MIN_WINDOW,
+    PACED,
     SLOW_START,
     UNLIMITED,
     RateControl,
@@ -302,6 +304,38 @@ def test_slow_start_when_the_first_429_comes_too_early_to_measure() -> None:
     # the next 429 with a measurement ends the slow start: the rate then was too much
     control.on_throttled(0.4, 0.39, None, successes=100, recent=300.0)
     assert control.learned_rate == pytest.approx(600)
+
+
+def test_with_no_rate_a_burst_makes_a_paced_start() -> None:
+    control = RateControl(RateLimit(None, burst=5))
+    assert control.rate is None  # nothing sent yet
+    assert control.start(10.0)
+    assert control.rate == pytest.approx(5 / PACED)  # the burst, then 250/s...
+    assert not control.start(11.0)
+    control.tick(10.0 + 2 * SLOW_START, recent=1000.0)
+    assert control.rate == pytest.approx(4 * 5 / PACED)  # ...doubling, within the cap
+    control.tick(20.0, recent=1e7)
+    assert control.rate == MAX_RATE  # never unlimited: the burst holds
+    assert RateControl(RateLimit(None)).start(10.0) is False  # no burst: unlimited
+    assert RateControl(RateLimit(100, burst=5)).start(10.0) is False  # a rate: as it was
+
+
+def test_with_a_burst_a_forgotten_limit_gives_way_to_a_slow_start() -> None:
+    control = steady(None, burst=5, climb=1.0)
+    control.on_throttled(10.0, 9.9, None, successes=1000, recent=100.0)
+    x = ((UNLIMITED - 1) / 0.3) ** (1 / 3)
+    control.tick(12.0, recent=10_000.0)
+    control.tick(10.0 + 1.0 + x + 0.01, recent=10_000.0)
+    assert control.learned_rate is None
+    assert control.rate is not None  # not unlimited: a slow start from where it was
+
+
+def test_set_ceiling_to_none_with_a_burst_paces_again() -> None:
+    control = steady(100.0, burst=5)
+    assert control.set_ceiling(None, now=3.0)
+    assert control.rate == pytest.approx(5 / PACED)
+    assert control.set_ceiling(None)  # no time given (a shared throttle): unlimited
+    assert control.rate is None
 
 
 def test_answers_to_the_first_burst_are_one_event() -> None:

@@ -82,6 +82,34 @@ def test_no_initial_burst_beyond_the_configured_burst() -> None:
     assert sum(1 for t in times if t - start < 0.5e-3) == 7
 
 
+def test_with_no_rate_a_configured_burst_holds_from_the_start() -> None:
+    """``RateLimit(None, burst=5)``: the first wave is 5 sends, not max_concurrency; then a
+    slow start (5 per 20 ms, doubling with the successes), never unlimited, never more than
+    5 at once."""
+
+    async def main() -> tuple[list[float], AdaptiveThrottle]:
+        throttle = AdaptiveThrottle(RateLimit(None, burst=5))
+        return await hammer(throttle, 2000, workers=32, answer=True), throttle
+
+    times, throttle = run_virtual(main())
+    start = min(times)
+    assert sum(1 for t in times if t - start < 1e-3) == 5
+    assert max_in_window(times, 1e-6) <= 5
+    assert max(times) - start < 1.0  # it climbs: 2,000 at the first 250/s would take 8 s
+    assert throttle.rate is not None
+    assert throttle.rate > 1000
+    assert throttle.learned_rate is None  # no 429: nothing learned
+
+
+def test_no_rate_and_a_burst_against_a_bucket_spares_the_first_burst_of_429s() -> None:
+    report, stats, _, _ = against_bucket(200, 20, limit_of=RateLimit(None, burst=5), wire=0.001)
+    default, default_stats, _, _ = against_bucket(200, 20, wire=0.001)
+    assert report.applied == default.applied == 4000
+    assert default_stats.throttled >= 22  # the first burst of 32 met the bucket of 10
+    assert stats.throttled < 22
+    assert report.records_per_second >= 0.9 * 200
+
+
 def test_waiters_are_served_in_order() -> None:
     async def main() -> list[int]:
         throttle = AdaptiveThrottle(RateLimit(100, burst=1))
@@ -358,7 +386,7 @@ def against_bucket(
     jitter: float = 0.010,
     limit_of: RateLimit | None = None,
     wire: float = 0.0,
-) -> tuple[Any, Any, AdaptiveThrottle, list[tuple[float, float | None, float | None]]]:
+) -> tuple[Any, Any, AdaptiveThrottle, list[tuple[float, float | None, float | None, int]]]:
     """``limit x seconds`` records through a client with 32 in flight against an in-process
     emulator (bucket 10, ``latency`` + 0-``jitter`` s, 2-12 ms by default); ``change``:
     (seconds, new limit) mid-run; ``limit_of``: the client's `RateLimit` (default: ``rate``);
@@ -374,7 +402,7 @@ def against_bucket(
         )
     )
     throttle = AdaptiveThrottle(limit_of or RateLimit(rate))
-    rates: list[tuple[float, float | None, float | None]] = []
+    rates: list[tuple[float, float | None, float | None, int]] = []
 
     async def main() -> Any:
         loop = asyncio.get_running_loop()
@@ -386,7 +414,7 @@ def against_bucket(
                 t = loop.time() - start
                 if change is not None and change[0] <= t < change[0] + 0.25:
                     core.set_rate(change[1], loop.time())
-                rates.append((t, throttle.rate, throttle.learned_rate))
+                rates.append((t, throttle.rate, throttle.learned_rate, core.stats.applied))
 
         watcher = asyncio.ensure_future(watch())
         async with CampaignClient(
@@ -427,7 +455,7 @@ def test_a_retry_after_wave_does_not_teach_a_lower_limit() -> None:
     )
     assert report.applied == 4000
     assert stats.throttled >= 22  # the first burst's
-    learned = [(t, limit) for t, _, limit in rates if limit is not None]
+    learned = [(t, limit) for t, _, limit, _ in rates if limit is not None]
     assert learned
     assert min(limit for _, limit in learned) >= 0.9 * 200, learned
     assert report.records_per_second >= 0.9 * 200
@@ -444,7 +472,7 @@ def test_a_configured_rate_below_the_limit_provokes_no_429() -> None:
 def test_a_halved_limit_is_followed_within_seconds() -> None:
     report, stats, _, rates = against_bucket(200, 15, change=(5.0, 100.0))
     assert report.applied == 3000
-    settled = next(t for t, rate, _ in rates if t >= 5.0 and rate is not None and rate <= 100)
+    settled = next(t for t, rate, *_ in rates if t >= 5.0 and rate is not None and rate <= 100)
     assert settled - 5.0 <= 3.0
     assert stats.throttled <= 0.02 * stats.requests
 

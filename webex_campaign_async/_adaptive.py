@@ -79,7 +79,8 @@ class AdaptiveThrottle(Readings):
     def set_rate(self, rate: float | None) -> None:
         if rate is not None and not (rate > 0 and math.isfinite(rate)):
             raise ConfigurationError(f"rate must be a positive number or None, got {rate!r}")
-        if self._control.set_ceiling(rate):
+        now = self._now() if self._control.origin is not None else None
+        if self._control.set_ceiling(rate, now):  # (paced from now with a burst and no rate)
             self._apply(self._now(), empty=False)
 
     # --- the bucket ----------------------------------------------------------------------------
@@ -112,6 +113,12 @@ class AdaptiveThrottle(Readings):
         if now < self._resume_at and rate is not None:
             self._tokens = 0.0
             self._updated = self._resume_at - self._interval
+
+    def _start(self, now: float) -> bool:
+        """The first send; True when it is paced (no rate, a burst configured)."""
+        if self._control.start(now):
+            self._apply(now, empty=False)
+        return self._rate is not None
 
     def _tick(self, now: float) -> None:
         self._next_tick = now + TICK
@@ -178,8 +185,8 @@ class AdaptiveThrottle(Readings):
         if not self._waiters:
             if self._rate is None:
                 if now >= self._resume_at:
-                    if not self._sent:
-                        self._control.start(now)
+                    if not self._sent and self._start(now):  # paced from the start
+                        return now if self._take(now) else await self._queue()
                     self._sent += 1
                     return now
             else:
@@ -257,8 +264,8 @@ class AdaptiveThrottle(Readings):
             now = self._now()
             if now < self._resume_at:
                 return None
-            if not self._sent:
-                self._control.start(now)
+            if not self._sent and self._start(now):  # paced from the start
+                return now if self._take(now) else None
             self._sent += 1
             return now
         if self._waiters:

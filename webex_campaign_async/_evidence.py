@@ -1,8 +1,20 @@
-"""What a 429 says about the tenant's limit, from what the throttle measured (pure).
+"""What a 429 says about the tenant's limit ``R``, from what the throttle measured (pure).
 
-`RateControl` (``_ratecontrol.py``) asks at each 429: what did the API accept since the last
-decrease (`measured`), and was the 429 a passing burst, a bunch of arrivals that the limit
-does not explain (`passing`)? The caller passes every time.
+`RateControl` (``_ratecontrol.py``) asks at each 429; the caller passes every time.
+
+- **What got through** (`measured`). The throttle counts the successful answers (anything
+  but 429) to requests sent since the last decrease (or since a pause ended): over that
+  window the API's bucket went from empty (it had just said 429) to empty again, so
+  successes / seconds is a lower bound of ``R``, exact when the client kept asking for more
+  than ``R``: when it used its rate (``BUSY`` of its send slots; a client held back by its
+  own senders, say most of them waiting out a ``Retry-After``, measures what it sent). The
+  window ends at the newest success's send time (at most ``LAG`` back): the answers to later
+  requests may be on their way. The throttle also keeps the successes and the 429s of the
+  last second (by send time, in 0.1 s buckets).
+- **A passing burst** (`passing`): the API accepted all that was sent since the last
+  decrease; or, held at a configured rate, all of it over the last second; or, at or below
+  the learned limit, all but ``1 - TOLERANCE`` of what was sent over the last second (the
+  average since the decrease, the climb back included, is no measure of the limit there).
 """
 
 from __future__ import annotations
