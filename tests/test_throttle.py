@@ -477,6 +477,23 @@ def test_a_halved_limit_is_followed_within_seconds() -> None:
     assert stats.throttled <= 0.02 * stats.requests
 
 
+def test_a_doubled_limit_is_found_within_10_seconds() -> None:
+    """200/s doubling to 400/s at 8 s: the client applies 0.9 x 400 over a second within
+    10 s of the change (the climb is flat near the old limit, then ever faster)."""
+    report, stats, _, rates = against_bucket(200, 30, change=(8.0, 400.0))
+    assert report.applied == 6000
+    applied = [(t, done) for t, *_, done in rates]
+    reached = None
+    for t, done in applied:  # records applied over the last second, at each sample
+        t0, done0 = next((u, d) for u, d in applied if u >= t - 1.0 - 1e-9)
+        if t >= 8.0 and t > t0 and (done - done0) / (t - t0) >= 0.9 * 400:
+            reached = t
+            break
+    assert reached is not None, applied
+    assert reached - 8.0 <= 10.0
+    assert stats.throttled <= 0.02 * stats.requests
+
+
 def test_a_clock_that_ticks_in_milliseconds_neither_spins_nor_overshoots() -> None:
     """uvloop's clock ticks in milliseconds: five tokens of a 5,000/s bucket in one tick add
     up to 0.99999999... of a token. Waiters once went without one (20 x the rate), and a
