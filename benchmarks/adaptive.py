@@ -169,6 +169,7 @@ class BotocoreThrottle:
             clock=clock,
         )
         self.rate_changes = 0
+        self.learned_rate: float | None = None  # botocore keeps no such figure
 
     @staticmethod
     def is_throttling_error(**kwargs: Any) -> bool:
@@ -208,7 +209,8 @@ class BotocoreThrottle:
         raise NotImplementedError
 
 
-async def _client_run(spec: dict[str, Any]) -> dict[str, Any]:
+async def _client_run(spec: dict[str, Any], transport: Any = None) -> dict[str, Any]:
+    """One client's run as ``spec`` says (``transport``: an in-process one, for tests)."""
     from webex_campaign_async import (
         AdaptiveThrottle,
         CampaignClient,
@@ -246,6 +248,7 @@ async def _client_run(spec: dict[str, Any]) -> dict[str, Any]:
         throttle=throttle,
         max_concurrency=CONCURRENCY,
         retry=RetryPolicy(attempts=5),
+        transport=transport,
     )
     samples: list[list[Any]] = []
     loop = asyncio.get_running_loop()
@@ -337,14 +340,23 @@ def run(scenario: Scenario, client: str) -> dict[str, Any]:
             child.stdin.write("go\n")
             child.stdin.flush()
         timers = [threading.Timer(at, server.set_rate, (new,)) for at, new in scenario.changes]
-        for timer in timers:
-            timer.start()
-        outs = []
-        for child in children:
-            out, _ = child.communicate(timeout=scenario.seconds * 6 + 60)
-            outs.append(json.loads(out.strip().splitlines()[-1]))
-        for timer in timers:
-            timer.cancel()
+        try:  # a crashed client must not leave them firing at a closed emulator
+            for timer in timers:
+                timer.start()
+            outs = []
+            for child in children:
+                out, _ = child.communicate(timeout=scenario.seconds * 6 + 60)
+                lines = out.strip().splitlines()
+                if child.returncode or not lines:
+                    raise RuntimeError(f"a {client} client failed (exit {child.returncode})")
+                outs.append(json.loads(lines[-1]))
+        finally:
+            for timer in timers:
+                timer.cancel()
+            for child in children:
+                if child.poll() is None:
+                    child.kill()
+                    child.wait()
         wall = time.monotonic() - started
         stats = server.stats()
     return _figures(scenario, client, outs, wall, stats)

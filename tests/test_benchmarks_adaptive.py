@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
@@ -68,3 +69,34 @@ def test_the_quick_set_is_small() -> None:
     quick = scenarios(quick=True)
     assert sum(s.seconds for s in quick) <= 20
     assert {s.name for s in scenarios()} >= {"find-50", "halves-200", "4-processes-200"}
+
+
+def test_botocores_limiter_is_a_throttle_and_runs_a_small_job() -> None:
+    """The side-by-side adapter satisfies the protocol and completes a run in process (the
+    benchmark's children once all crashed on a member it lacked)."""
+    pytest.importorskip("botocore")
+    from benchmarks.adaptive import BotocoreThrottle, _client_run
+    from webex_campaign_async import Throttle
+    from webex_campaign_async.emulator import EmulatorConfig, EmulatorCore, EmulatorTransport
+
+    throttle = BotocoreThrottle()
+    assert isinstance(throttle, Throttle)
+    assert throttle.learned_rate is None  # botocore keeps no such figure
+    assert throttle.rate is None  # unlimited until the first 429...
+    throttle.throttled(0.0, None)
+    assert throttle.rate is not None  # ...then botocore's rate
+    # the benchmark's own child, in process: every member the client uses is there (no 429
+    # here: at botocore's rate after one, 0.5/s from a cold start, the run would take seconds)
+    core = EmulatorCore(EmulatorConfig(rate=1e5, burst=1000, track_keys=False))
+    spec = {
+        "client": "botocore",
+        "base_url": "http://127.0.0.1",
+        "api_key": core.api_key,
+        "records": 100,
+        "budget": None,
+        "rate": None,
+        "prefix": "t",
+    }
+    out = asyncio.run(_client_run(spec, EmulatorTransport(core)))
+    assert out["total"] == out["applied"] == 100
+    assert out["learned_rate"] is None

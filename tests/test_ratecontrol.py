@@ -9,7 +9,10 @@ import pytest
 from webex_campaign_async import RateLimit
 from webex_campaign_async._ratecontrol import (
     CLOSED,
+    LAG,
+    MAX_RATE,
     MIN_WINDOW,
+    PACED,
     SLOW_START,
     UNLIMITED,
     RateControl,
@@ -107,6 +110,89 @@ def test_a_halved_limit_is_below_the_rate_after_two_events() -> None:
     assert control.rate is not None
     assert control.rate < 100.0
     assert control.learned_rate == pytest.approx(120.0)
+
+
+@pytest.mark.parametrize(
+    ("used", "learned", "rate"),
+    [
+        (1.0, 143.0, 0.7 * 143),  # busy at its rate: what got through is the API's limit
+        (None, 143.0, 0.7 * 143),  # not known (a shared throttle): as busy
+        (0.8, 143.0, 0.7 * 143),
+        (0.5, 200.0, 0.7 * 250),  # held back by its own senders: the rate drops, the limit stays
+    ],
+)
+def test_only_a_busy_client_learns_from_what_got_through(
+    used: float | None, learned: float, rate: float
+) -> None:
+    """The first burst's 22 429s wait out Retry-After: 1 while 10 senders get 143/s through;
+    the 22 come back together and get 429s. The API's limit is 200/s, not 143."""
+    control = steady(None)
+    control.on_throttled(0.3, 0.29, None, successes=60, recent=200.0)  # learns 200
+    control.rate = 250.0  # climbed on
+    reaction = control.on_throttled(1.3, 1.29, 1.0, successes=143, recent=143.0, used=used)
+    assert reaction.lowered
+    assert control.learned_rate == pytest.approx(learned)
+    assert control.rate == pytest.approx(rate)
+
+
+def test_a_client_held_back_in_a_slow_start_starts_again_lower() -> None:
+    control = steady(None)
+    control.on_throttled(0.001, 0.0, 1.0, successes=0, sending=128.0)  # the first burst
+    control.rate = 400.0  # doubled meanwhile
+    control.on_throttled(1.0, 0.99, 1.0, successes=140, recent=140.0, used=0.4)
+    assert control.learned_rate is None  # nothing learned: a slow start again...
+    assert control.rate == pytest.approx(280.0)  # ...from 0.7 x the rate
+    control.on_throttled(1.5, 1.49, 1.0, successes=100, recent=190.0, used=1.0)
+    assert control.learned_rate == pytest.approx(280.0)  # busy: its end is the limit
+
+
+def test_successes_are_measured_up_to_the_newest_answer() -> None:
+    """Answers to the requests of the last latency are on their way: a window of 0.3 s with
+    75 ms of latency holds 0.225 s of answers (a lag of at most LAG is taken off)."""
+    control = steady(None)
+    control.on_throttled(10.0, 9.9, None, successes=2000, recent=200.0)  # 140/s, 200 learned
+    control.rate = 230.0
+    control.on_throttled(10.3, 10.29, None, successes=45, recent=150.0, answered=10.225)
+    assert control.learned_rate == pytest.approx(200.0)  # 45 / 0.225 s, not 45 / 0.3 s
+    # the lag taken off is at most LAG
+    assert steady(None).measured(1.0, 45, answered=0.5) == pytest.approx(45 / (1.0 - LAG))
+
+
+@pytest.mark.parametrize(
+    ("rate", "rejected", "lowered", "learned"),
+    [
+        # learned 979/s, then climbing back from 685/s; 930/s got through over the last
+        # second (the climb included), 1,600 since the decrease 2 s ago (800/s)
+        (950.0, 1.0, False, 979.0),  # a lone 429 below the learned limit: a passing burst
+        (950.0, 25.0, False, 979.0),  # 2.6 % of the last second's answers
+        (950.0, 40.0, True, 930.0),  # 4.1 %: the limit is lower than learned
+        (990.0, 1.0, True, 930.0),  # above the learned limit: probing, any 429 counts
+        (950.0, None, True, 930.0),  # 429s of the last second not known (a shared throttle)
+    ],
+)
+def test_a_429_while_climbing_back_lowers_only_if_the_last_second_says_so(
+    rate: float, rejected: float | None, lowered: bool, learned: float
+) -> None:
+    control = steady(None)
+    control.on_throttled(8.0, 7.9, None, successes=8000, recent=979.0)
+    assert control.learned_rate == 979.0
+    control.rate = rate
+    reaction = control.on_throttled(
+        10.0, 9.99, None, successes=1600, recent=930.0, rejected=rejected
+    )
+    assert reaction.lowered is lowered
+    assert control.learned_rate == pytest.approx(learned)
+
+
+def test_a_lone_429_under_a_ceiling_while_climbing_back_is_a_passing_burst() -> None:
+    control = steady(950.0, climb=3.0)  # rate=0.95 R of 1,000/s
+    control.on_throttled(0.2, 0.1, None, successes=3)  # both buckets full at start: 429s
+    assert control.learned_rate == 950.0  # nothing measured yet: climb back to the ceiling
+    control.tick(2.5, recent=900.0)
+    assert control.rate is not None
+    assert control.rate < 950.0  # climbing back
+    assert not control.on_throttled(2.5, 2.49, None, 1500, recent=880.0, rejected=1.0).lowered
+    assert control.learned_rate == 950.0
 
 
 @pytest.mark.parametrize(
@@ -218,6 +304,38 @@ def test_slow_start_when_the_first_429_comes_too_early_to_measure() -> None:
     # the next 429 with a measurement ends the slow start: the rate then was too much
     control.on_throttled(0.4, 0.39, None, successes=100, recent=300.0)
     assert control.learned_rate == pytest.approx(600)
+
+
+def test_with_no_rate_a_burst_makes_a_paced_start() -> None:
+    control = RateControl(RateLimit(None, burst=5))
+    assert control.rate is None  # nothing sent yet
+    assert control.start(10.0)
+    assert control.rate == pytest.approx(5 / PACED)  # the burst, then 250/s...
+    assert not control.start(11.0)
+    control.tick(10.0 + 2 * SLOW_START, recent=1000.0)
+    assert control.rate == pytest.approx(4 * 5 / PACED)  # ...doubling, within the cap
+    control.tick(20.0, recent=1e7)
+    assert control.rate == MAX_RATE  # never unlimited: the burst holds
+    assert RateControl(RateLimit(None)).start(10.0) is False  # no burst: unlimited
+    assert RateControl(RateLimit(100, burst=5)).start(10.0) is False  # a rate: as it was
+
+
+def test_with_a_burst_a_forgotten_limit_gives_way_to_a_slow_start() -> None:
+    control = steady(None, burst=5, climb=1.0)
+    control.on_throttled(10.0, 9.9, None, successes=1000, recent=100.0)
+    x = ((UNLIMITED - 1) / 0.3) ** (1 / 3)
+    control.tick(12.0, recent=10_000.0)
+    control.tick(10.0 + 1.0 + x + 0.01, recent=10_000.0)
+    assert control.learned_rate is None
+    assert control.rate is not None  # not unlimited: a slow start from where it was
+
+
+def test_set_ceiling_to_none_with_a_burst_paces_again() -> None:
+    control = steady(100.0, burst=5)
+    assert control.set_ceiling(None, now=3.0)
+    assert control.rate == pytest.approx(5 / PACED)
+    assert control.set_ceiling(None)  # no time given (a shared throttle): unlimited
+    assert control.rate is None
 
 
 def test_answers_to_the_first_burst_are_one_event() -> None:

@@ -82,6 +82,34 @@ def test_no_initial_burst_beyond_the_configured_burst() -> None:
     assert sum(1 for t in times if t - start < 0.5e-3) == 7
 
 
+def test_with_no_rate_a_configured_burst_holds_from_the_start() -> None:
+    """``RateLimit(None, burst=5)``: the first wave is 5 sends, not max_concurrency; then a
+    slow start (5 per 20 ms, doubling with the successes), never unlimited, never more than
+    5 at once."""
+
+    async def main() -> tuple[list[float], AdaptiveThrottle]:
+        throttle = AdaptiveThrottle(RateLimit(None, burst=5))
+        return await hammer(throttle, 2000, workers=32, answer=True), throttle
+
+    times, throttle = run_virtual(main())
+    start = min(times)
+    assert sum(1 for t in times if t - start < 1e-3) == 5
+    assert max_in_window(times, 1e-6) <= 5
+    assert max(times) - start < 1.0  # it climbs: 2,000 at the first 250/s would take 8 s
+    assert throttle.rate is not None
+    assert throttle.rate > 1000
+    assert throttle.learned_rate is None  # no 429: nothing learned
+
+
+def test_no_rate_and_a_burst_against_a_bucket_spares_the_first_burst_of_429s() -> None:
+    report, stats, _, _ = against_bucket(200, 20, limit_of=RateLimit(None, burst=5), wire=0.001)
+    default, default_stats, _, _ = against_bucket(200, 20, wire=0.001)
+    assert report.applied == default.applied == 4000
+    assert default_stats.throttled >= 22  # the first burst of 32 met the bucket of 10
+    assert stats.throttled < 22
+    assert report.records_per_second >= 0.9 * 200
+
+
 def test_waiters_are_served_in_order() -> None:
     async def main() -> list[int]:
         throttle = AdaptiveThrottle(RateLimit(100, burst=1))
@@ -332,6 +360,21 @@ def test_snapshot_reports_the_learned_limit() -> None:
 # --- end to end: the client against the emulator's token bucket, in virtual time -----------
 
 
+class Wire:
+    """A transport whose requests take ``delay`` seconds to reach the one it wraps."""
+
+    def __init__(self, inner: EmulatorTransport, delay: float) -> None:
+        self.inner, self.delay = inner, delay
+
+    async def send(self, url: str, headers: Any, body: bytes, timeout: float | None) -> Any:
+        if self.delay:
+            await asyncio.sleep(self.delay)
+        return await self.inner.send(url, headers, body, timeout)
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+
 def against_bucket(
     limit: float,
     seconds: float,
@@ -339,20 +382,27 @@ def against_bucket(
     rate: float | None = None,
     retry_after: float | None = None,
     change: tuple[float, float] | None = None,
-) -> tuple[Any, Any, AdaptiveThrottle, list[tuple[float, float | None]]]:
+    latency: float = 0.002,
+    jitter: float = 0.010,
+    limit_of: RateLimit | None = None,
+    wire: float = 0.0,
+) -> tuple[Any, Any, AdaptiveThrottle, list[tuple[float, float | None, float | None, int]]]:
     """``limit x seconds`` records through a client with 32 in flight against an in-process
-    emulator (bucket 10, 2-12 ms latency); ``change``: (seconds, new limit) mid-run."""
+    emulator (bucket 10, ``latency`` + 0-``jitter`` s, 2-12 ms by default); ``change``:
+    (seconds, new limit) mid-run; ``limit_of``: the client's `RateLimit` (default: ``rate``);
+    ``wire``: seconds a request takes to reach the API (so a burst is sent before any answer
+    comes back, as over a network)."""
     core = EmulatorCore(
         EmulatorConfig(
             rate=limit,
             burst=10,
             retry_after=retry_after,
             track_keys=False,
-            faults=Faults(seed=4, latency=0.002, jitter=0.010),
+            faults=Faults(seed=4, latency=latency, jitter=jitter),
         )
     )
-    throttle = AdaptiveThrottle(RateLimit(rate))
-    rates: list[tuple[float, float | None]] = []
+    throttle = AdaptiveThrottle(limit_of or RateLimit(rate))
+    rates: list[tuple[float, float | None, float | None, int]] = []
 
     async def main() -> Any:
         loop = asyncio.get_running_loop()
@@ -364,13 +414,13 @@ def against_bucket(
                 t = loop.time() - start
                 if change is not None and change[0] <= t < change[0] + 0.25:
                     core.set_rate(change[1], loop.time())
-                rates.append((t, throttle.rate))
+                rates.append((t, throttle.rate, throttle.learned_rate, core.stats.applied))
 
         watcher = asyncio.ensure_future(watch())
         async with CampaignClient(
             "http://127.0.0.1",
             api_key=core.api_key,
-            transport=EmulatorTransport(core),
+            transport=Wire(EmulatorTransport(core), wire),
             throttle=throttle,
             max_concurrency=32,
         ) as client:
@@ -395,6 +445,22 @@ def test_with_no_rate_the_client_finds_the_limit_with_few_429s(retry_after: floa
     assert throttle.pauses == 0  # a Retry-After from a token bucket is not a closed API
 
 
+def test_a_retry_after_wave_does_not_teach_a_lower_limit() -> None:
+    """The first burst of 32 meets the API's bucket of 10: 22 429s with Retry-After: 1. The 10
+    senders left cannot send 200/s (80 ms a request), so what gets through meanwhile is what
+    they send, not the limit; the 22 come back together, get 429s, and once taught a limit of
+    0.8 R that the climb then stayed near for seconds."""
+    report, stats, _, rates = against_bucket(
+        200, 20, retry_after=1.0, latency=0.07, jitter=0.01, wire=0.001
+    )
+    assert report.applied == 4000
+    assert stats.throttled >= 22  # the first burst's
+    learned = [(t, limit) for t, _, limit, _ in rates if limit is not None]
+    assert learned
+    assert min(limit for _, limit in learned) >= 0.9 * 200, learned
+    assert report.records_per_second >= 0.9 * 200
+
+
 def test_a_configured_rate_below_the_limit_provokes_no_429() -> None:
     report, stats, throttle, _ = against_bucket(200, 10, rate=190)
     assert report.applied == 2000
@@ -406,8 +472,25 @@ def test_a_configured_rate_below_the_limit_provokes_no_429() -> None:
 def test_a_halved_limit_is_followed_within_seconds() -> None:
     report, stats, _, rates = against_bucket(200, 15, change=(5.0, 100.0))
     assert report.applied == 3000
-    settled = next(t for t, rate in rates if t >= 5.0 and rate is not None and rate <= 100)
+    settled = next(t for t, rate, *_ in rates if t >= 5.0 and rate is not None and rate <= 100)
     assert settled - 5.0 <= 3.0
+    assert stats.throttled <= 0.02 * stats.requests
+
+
+def test_a_doubled_limit_is_found_within_10_seconds() -> None:
+    """200/s doubling to 400/s at 8 s: the client applies 0.9 x 400 over a second within
+    10 s of the change (the climb is flat near the old limit, then ever faster)."""
+    report, stats, _, rates = against_bucket(200, 30, change=(8.0, 400.0))
+    assert report.applied == 6000
+    applied = [(t, done) for t, *_, done in rates]
+    reached = None
+    for t, done in applied:  # records applied over the last second, at each sample
+        t0, done0 = next((u, d) for u, d in applied if u >= t - 1.0 - 1e-9)
+        if t >= 8.0 and t > t0 and (done - done0) / (t - t0) >= 0.9 * 400:
+            reached = t
+            break
+    assert reached is not None, applied
+    assert reached - 8.0 <= 10.0
     assert stats.throttled <= 0.02 * stats.requests
 
 

@@ -11,10 +11,10 @@ import math
 import random
 from collections import deque
 from collections.abc import Awaitable, Callable
-from typing import Any
 
-from ._ratecontrol import MIN_WINDOW, RateControl
+from ._ratecontrol import MIN_COUNT, MIN_WINDOW, RateControl
 from ._ratelimit import RateLimit
+from ._readings import Readings
 from ._successes import RecentSuccesses
 from .exceptions import ConfigurationError
 
@@ -30,7 +30,7 @@ _CAP_WINDOW = 0.3
 _ONE = 1.0 - 1e-6
 
 
-class AdaptiveThrottle:
+class AdaptiveThrottle(Readings):
     """A token bucket whose rate `RateControl` adapts; FIFO waiters; pauses with paced resume.
 
     - Tokens accrue at the current rate up to the burst (`RateLimit.burst_for`); the bucket
@@ -68,65 +68,19 @@ class AdaptiveThrottle:
         self._next_tick = -math.inf
         self._ok = 0  # successes to requests sent after self._from
         self._from = -math.inf
+        self._answered = -math.inf  # the send time of the newest success counted in self._ok
         self._recent = RecentSuccesses()  # of the last second, by send time
+        self._rejected = RecentSuccesses()  # 429s of the last second, by send time
+        self._taken = 0  # send slots taken since self._from...
+        self._wasted = 0.0  # ...and tokens lost to a full bucket meanwhile
         self._sent = 0  # sends while unlimited
         self._configure(self._control.rate)
-
-    def __repr__(self) -> str:
-        c = self._control
-        return (
-            f"<AdaptiveThrottle rate={c.rate!r} ceiling={c.ceiling!r} "
-            f"learned_rate={c.learned_rate!r} throttled={c.throttled} changes={c.changes}>"
-        )
-
-    # --- what it reports ---------------------------------------------------------------------
-
-    @property
-    def rate(self) -> float | None:
-        return self._control.rate
-
-    @property
-    def ceiling(self) -> float | None:
-        """The configured rate (``None``: none, the limit is found)."""
-        return self._control.ceiling
-
-    @property
-    def learned_rate(self) -> float | None:
-        """The tenant's limit as last measured at a 429 (``None``: not known yet)."""
-        return self._control.learned_rate
-
-    @property
-    def rate_changes(self) -> int:
-        """Times the enforced rate changed (decreases, steps of the climb, `set_rate`)."""
-        return self._control.changes
-
-    @property
-    def decreases(self) -> int:
-        """Congestion events that lowered the rate."""
-        return self._control.decreases
-
-    @property
-    def pauses(self) -> int:
-        """Times every sender paused for a ``Retry-After``."""
-        return self._control.pauses
-
-    def snapshot(self) -> dict[str, Any]:
-        """The throttle's state as JSON-ready values (for reports and progress lines)."""
-        c = self._control
-        return {
-            "rate": c.rate,
-            "ceiling": c.ceiling,
-            "learned_rate": c.learned_rate,
-            "throttled": c.throttled,
-            "decreases": c.decreases,
-            "pauses": c.pauses,
-            "rate_changes": c.changes,
-        }
 
     def set_rate(self, rate: float | None) -> None:
         if rate is not None and not (rate > 0 and math.isfinite(rate)):
             raise ConfigurationError(f"rate must be a positive number or None, got {rate!r}")
-        if self._control.set_ceiling(rate):
+        now = self._now() if self._control.origin is not None else None
+        if self._control.set_ceiling(rate, now):  # (paced from now with a burst and no rate)
             self._apply(self._now(), empty=False)
 
     # --- the bucket ----------------------------------------------------------------------------
@@ -144,7 +98,7 @@ class AdaptiveThrottle:
         """Take the controller's new rate: tokens so far at the old rate, then the new one."""
         rate = self._control.rate
         if self._rate is not None and now >= self._resume_at:
-            self._tokens = min(self._burst, self._tokens + (now - self._updated) * self._rate)
+            self._tokens = self._fill(now)
             self._updated = now
         unlimited = self._rate is None
         self._configure(rate)
@@ -160,6 +114,12 @@ class AdaptiveThrottle:
             self._tokens = 0.0
             self._updated = self._resume_at - self._interval
 
+    def _start(self, now: float) -> bool:
+        """The first send; True when it is paced (no rate, a burst configured)."""
+        if self._control.start(now):
+            self._apply(now, empty=False)
+        return self._rate is not None
+
     def _tick(self, now: float) -> None:
         self._next_tick = now + TICK
         control = self._control
@@ -170,6 +130,15 @@ class AdaptiveThrottle:
         """Tokens at ``now`` (not taken)."""
         return min(self._burst, self._tokens + (now - self._updated) * self._rate)  # type: ignore[operator]
 
+    def _fill(self, now: float) -> float:
+        """Tokens at ``now``; those beyond the burst are counted as lost (not used)."""
+        tokens = self._tokens + (now - self._updated) * self._rate  # type: ignore[operator]
+        if tokens > self._burst:
+            if tokens < math.inf:  # (the bucket starts full: nothing lost before the start)
+                self._wasted += tokens - self._burst
+            return self._burst
+        return tokens
+
     def _take(self, now: float) -> bool:
         """Take a send slot at ``now`` if there is one (no waiter may be ahead)."""
         if now < self._resume_at:
@@ -178,13 +147,25 @@ class AdaptiveThrottle:
             self._tick(now)
         if self._rate is None:
             return True
-        tokens = self._available(now)
+        tokens = self._fill(now)
         self._updated = now
         if tokens >= _ONE:
             self._tokens = max(0.0, tokens - 1.0)
+            self._taken += 1
             return True
         self._tokens = tokens
         return False
+
+    def _used(self, now: float) -> float | None:
+        """The share of the send slots since the window began that were taken (None: no
+        rate, or too few slots to tell)."""
+        if self._rate is None:
+            return None
+        lost = self._wasted
+        if now >= self._resume_at and self._updated > -math.inf:
+            lost += max(0.0, self._tokens + (now - self._updated) * self._rate - self._burst)
+        slots = self._taken + lost
+        return self._taken / slots if slots >= MIN_COUNT else None
 
     def _wait(self, now: float) -> float:
         """Seconds until a send slot is free (0: now)."""
@@ -204,8 +185,8 @@ class AdaptiveThrottle:
         if not self._waiters:
             if self._rate is None:
                 if now >= self._resume_at:
-                    if not self._sent:
-                        self._control.start(now)
+                    if not self._sent and self._start(now):  # paced from the start
+                        return now if self._take(now) else await self._queue()
                     self._sent += 1
                     return now
             else:
@@ -283,8 +264,8 @@ class AdaptiveThrottle:
             now = self._now()
             if now < self._resume_at:
                 return None
-            if not self._sent:
-                self._control.start(now)
+            if not self._sent and self._start(now):  # paced from the start
+                return now if self._take(now) else None
             self._sent += 1
             return now
         if self._waiters:
@@ -298,6 +279,8 @@ class AdaptiveThrottle:
         """An answer that was not a 429: counted for the measured rate of the API."""
         if sent_at > self._from:
             self._ok += 1
+            if sent_at > self._answered:
+                self._answered = sent_at
         self._recent.add(sent_at)
 
     def throttled(self, sent_at: float, retry_after: float | None) -> bool:
@@ -306,12 +289,24 @@ class AdaptiveThrottle:
         sending = 0.0
         if self._rate is None and control.origin is not None:
             sending = self._sent / max(now - control.origin, MIN_WINDOW)
+        self._rejected.add(sent_at)
+        origin = control.origin
         reaction = control.on_throttled(
-            now, sent_at, retry_after, self._ok, self._recent.rate(now, control.origin), sending
+            now,
+            sent_at,
+            retry_after,
+            self._ok,
+            self._recent.rate(now, origin),
+            sending,
+            self._used(now),
+            self._rejected.rate(now, origin),
+            self._answered if self._ok else None,
         )
         if control.measured_from != self._from:
             self._from = control.measured_from
-            self._ok = 0
+            self._ok = self._taken = 0
+            self._wasted = 0.0
+            self._answered = -math.inf
         if reaction.lowered:
             self._apply(now, empty=True)
         if reaction.paused:

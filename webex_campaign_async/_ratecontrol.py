@@ -1,24 +1,19 @@
 """The adaptive rate law (CUBIC-like, measured): pure, the caller passes the time.
 
-Its settings are a `RateLimit` (``_ratelimit.py``).
+Its settings are a `RateLimit` (``_ratelimit.py``); what a 429 says about the limit, `_evidence`.
 
 The law, with ``R`` the tenant's unknown limit and every time on the throttle's clock:
 
-- **Measure.** The throttle counts the successful answers (anything but 429) to requests
-  sent since the last decrease (or since a pause ended): over that window the API's bucket
-  went from empty (it had just said 429) to empty again, so successes / seconds is a lower
-  bound of ``R``, exact when the client kept asking for more than ``R``. It also keeps the
-  rate of successes of the last second (by send time, in 0.1 s buckets).
 - **Decrease once per congestion event.** A 429 to a request sent after the last decrease
-  is a new event (answers to requests sent before it are the same event). With a measurement
-  (``MIN_WINDOW`` seconds and ``MIN_COUNT`` successes) showing that the API accepted less
-  than the enforced rate, the learned limit becomes the enforced rate, but no more than the
-  successes of the last second and no less than the lower bound above, and the rate drops to
-  ``decrease`` x it; if the API accepted all of it (or, held at a configured rate, all of
-  it over the last second), the 429 was a passing burst and nothing changes. Right after a
-  decrease, before a measurement is possible, ``STILL_TOO_HIGH`` 429s that are a quarter of
-  the answers or more lower the rate again. With no measurement at all (the first instants,
-  or an API that accepts nothing) the rate is multiplied by ``decrease``, at most once per
+  is a new event (answers to requests sent before it are the same event). What it says is
+  `_evidence`'s: a passing burst changes nothing; a measurement (``MIN_WINDOW`` seconds and
+  ``MIN_COUNT`` successes) from a client that used its rate teaches a limit: the enforced
+  rate, but no more than the successes of the last second and no less than those since the
+  last decrease, and the rate drops to ``decrease`` x it; a client held back by its own
+  senders only drops its rate, the learned limit stays. Right after a decrease, before a
+  measurement is possible, ``STILL_TOO_HIGH`` 429s that are a quarter of the answers or
+  more lower the rate again. With no measurement at all (the first instants, or an API
+  that accepts nothing) the rate is multiplied by ``decrease``, at most once per
   ``cooldown``, and the learned limit is kept.
 - **Climb back CUBIC-like.** After a decrease the rate follows
   ``limit x (1 + (1 - decrease) x ((t - climb) / climb) ** 3)``: fast at first, flat near
@@ -26,19 +21,19 @@ The law, with ``R`` the tenant's unknown limit and every time on the throttle's 
   above it, so a raised limit is found again within a few ``climb`` periods. No climb goes
   beyond ``CAP`` x the rate of successful answers of the last 0.3 s (nor below the learned
   limit): a rate that is not used is not tested, so it is not raised.
-- **Start.** With no rate configured the client is unlimited until the first 429; if the
-  API's limit cannot be measured yet, the rate starts from ``decrease`` x what was being sent
-  and doubles every ``SLOW_START`` seconds (within that cap) until the next 429, whose
-  rate is then the limit learned (lowered further while a quarter of the answers are 429). A
-  configured rate is a ceiling: the rate never goes above it, and adapts below it the same way.
+- **Start.** With no rate configured the client is unlimited until the first 429 (with a
+  burst configured, never: it starts paced, see `start`); if nothing can be measured yet,
+  the rate starts from ``decrease`` x what was sent and doubles every ``SLOW_START`` s
+  (within that cap) until the next 429, whose rate is then the limit learned. A climb that
+  reaches ``UNLIMITED`` x the learned limit without a 429 forgets it (unlimited again, or a
+  slow start with a burst). A configured rate is a ceiling: the rate never goes above it,
+  and adapts below it the same way.
 - **Retry-After.** A 429 with ``Retry-After`` is a congestion event like any other, and the
   request that got it waits ``Retry-After`` on its own; every sender pauses only when the API
   looks closed: such 429s to the requests sent over ``CLOSED`` seconds since the last
   decrease, and no success to any of them. The throttle then resumes paced at the current
   rate, from an empty bucket (see `AdaptiveThrottle`); a longer ``Retry-After`` that comes
   during the pause extends it.
-- **Unlimited again.** With no configured rate, a climb that reaches ``UNLIMITED`` x the
-  learned limit without a 429 forgets it: the client is unlimited until the next 429.
 """
 
 from __future__ import annotations
@@ -47,18 +42,15 @@ import math
 
 import attrs
 
+from ._evidence import BUSY, LAG, MIN_COUNT, MIN_WINDOW, TOLERANCE, measured, passing
 from ._ratelimit import RateLimit
 
-__all__ = ["RateControl", "Reaction"]
+__all__ = ["LAG", "MIN_COUNT", "MIN_WINDOW", "TOLERANCE", "RateControl", "Reaction"]
 
-#: Seconds of successes a measurement of the API's rate needs at least...
-MIN_WINDOW = 0.25
-#: ...and successes it needs at least.
-MIN_COUNT = 5
-#: A 429 while the API accepted this share of the enforced rate or more is a passing burst.
-TOLERANCE = 0.97
 #: Seconds per doubling of the rate while nothing could be measured yet.
 SLOW_START = 0.05
+#: With no rate but a burst configured, the first rate is a burst per this many seconds.
+PACED = 0.02
 #: 429s to requests sent since the last decrease, a quarter of the answers or more (and some
 #: successes), that lower the rate again before a measurement is possible.
 STILL_TOO_HIGH = 3
@@ -132,15 +124,11 @@ class RateControl:
         """The lowest rate the law goes to."""
         return self.limit.floor_for(self.ceiling)
 
-    def measured(self, now: float, successes: int) -> float | None:
-        """The API's rate measured from ``successes`` since `measured_from`, or None (too few)."""
+    def measured(self, now: float, successes: int, answered: float | None = None) -> float | None:
+        """The API's rate from ``successes`` since `measured_from`, or None (too few); see
+        `_evidence.measured`."""
         start = self.measured_from if self.measured_from > -math.inf else self.origin
-        if start is None:
-            return None
-        seconds = now - start
-        if seconds < MIN_WINDOW or successes < MIN_COUNT:
-            return None
-        return successes / seconds
+        return measured(start, now, successes, answered)
 
     def target(self, now: float) -> float | None:
         """The rate the law asks for at ``now`` (``None``: unlimited), the ceiling applied."""
@@ -152,8 +140,10 @@ class RateControl:
             if ceiling is not None:
                 return ceiling
             # slow start: double every SLOW_START seconds from start_rate
-            rate = self.start_rate * 2.0 ** min(64.0, (now - self.epoch) / SLOW_START)
-            return None if rate > MAX_RATE else max(rate, self.floor)
+            rate: float = self.start_rate * 2.0 ** min(64.0, (now - self.epoch) / SLOW_START)
+            if rate > MAX_RATE:  # unlimited, unless a burst is configured (see `start`)
+                return None if self.limit.burst is None else MAX_RATE
+            return max(rate, self.floor)
         climb = self.limit.climb
         x = (now - self.epoch - climb) / climb
         rate = learned * (1.0 + (1.0 - self.limit.decrease) * x * x * x)
@@ -165,10 +155,22 @@ class RateControl:
 
     # --- events ----------------------------------------------------------------------------
 
-    def start(self, now: float) -> None:
-        """The first send: the origin of the first measurement."""
-        if self.origin is None:
-            self.origin = now
+    def start(self, now: float) -> bool:
+        """The first send: the origin of the first measurement. With no rate but a burst,
+        the first wave is the burst, then a slow start from ``burst`` per ``PACED`` seconds
+        (True: the rate changed)."""
+        if self.origin is not None:
+            return False
+        self.origin = now
+        return self._paced(now)
+
+    def _paced(self, now: float) -> bool:
+        burst = self.limit.burst
+        if burst is None or self.rate is not None or self.ceiling is not None:
+            return False
+        self.learned_rate = None
+        self._anchor(now, max(burst / PACED, self.floor))
+        return self._set(self.start_rate)
 
     def tick(self, now: float, recent: float | None = None) -> bool:
         """Move the rate along the climb; True when it changed.
@@ -181,9 +183,13 @@ class RateControl:
         if self.rate is None:
             return False
         target = self.target(now)
-        if target is None:  # climbed far beyond what was learned: unlimited again
+        if target is None:  # climbed far beyond what was learned: unlimited again...
             self.learned_rate = None
-        elif self.learned_rate is not None or self.ceiling is None:
+            if self.limit.burst is None:
+                return self._set(None)
+            self._anchor(now, self.rate)  # ...or, with a burst configured, a slow start on
+            target = self.rate
+        if self.learned_rate is not None or self.ceiling is None:
             used = 0.0 if recent is None else CAP * recent
             cap = max(used, self.start_rate if self.learned_rate is None else self.learned_rate)
             if target > cap:
@@ -199,19 +205,23 @@ class RateControl:
         successes: int,
         recent: float | None = None,
         sending: float = 0.0,
+        used: float | None = None,
+        rejected: float | None = None,
+        answered: float | None = None,
     ) -> Reaction:
-        """A 429 to a request sent at ``sent_at``.
-
-        ``successes``: successful answers to requests sent since `measured_from` (the
-        throttle's count); ``recent``: the rate of successful answers over the last second
-        or so (None: not known); ``sending``: the recent send rate, used only when the
-        throttle was unlimited and nothing could be measured.
-        """
+        """A 429 to a request sent at ``sent_at``, with what the throttle measured (None:
+        not known): ``successes`` to requests sent since `measured_from`; successes and 429s
+        (this one included) per second over the last second, ``recent`` and ``rejected``;
+        ``sending``, the send rate while unlimited; ``used``, the share of its send slots the
+        client took since `measured_from` (None: as all); ``answered``, the send time of the
+        newest success (see `measured`)."""
         self.throttled += 1
         since_decrease = sent_at > self.decreased_at
         if since_decrease:
             self.throttled_since += 1
-        lowered = since_decrease and self._decrease(now, successes, recent, sending)
+        lowered = since_decrease and self._decrease(
+            now, successes, recent, sending, used, rejected, answered
+        )
         if retry_after is None:
             return Reaction(lowered=lowered) if lowered else _NOTHING
         paused = False
@@ -229,33 +239,52 @@ class RateControl:
         covered = self.paused_until >= now + retry_after
         return Reaction(lowered=lowered, paused=paused, covered=covered)
 
-    def set_ceiling(self, rate: float | None) -> bool:
-        """Change the configured rate at runtime (``None``: find the limit, unlimited first).
-
-        What was learned is forgotten: the rate is the new ceiling (or unlimited) at once.
-        """
+    def set_ceiling(self, rate: float | None, now: float | None = None) -> bool:
+        """Change the configured rate at runtime (``None``: find the limit, unlimited first,
+        or paced from ``now`` with a burst configured, as at `start`); what was learned is
+        forgotten: the rate is the new ceiling (or unlimited) at once."""
         self.ceiling = rate
         self.learned_rate = None
-        return self._set(rate)
+        changed = self._set(rate)
+        if now is not None and self._paced(now):
+            return True
+        return changed
 
     # --- the law ---------------------------------------------------------------------------
 
-    def _decrease(self, now: float, successes: int, recent: float | None, sending: float) -> bool:
+    def _decrease(
+        self,
+        now: float,
+        successes: int,
+        recent: float | None,
+        sending: float,
+        used: float | None,
+        rejected: float | None,
+        answered: float | None,
+    ) -> bool:
         rate = self.rate
-        measured = self.measured(now, successes)
+        accepted = self.measured(now, successes)
         decrease = self.limit.decrease
-        if measured is not None:
-            if rate is not None and measured >= rate * TOLERANCE:
-                return False  # the API accepted what was sent since the last decrease
-            if rate is not None and rate == self.ceiling and (recent or 0.0) >= rate * TOLERANCE:
-                return False  # held at the ceiling, and the API accepted it lately: a burst
+        if accepted is not None:
+            if rate is not None and passing(
+                rate, self.ceiling, self.learned_rate, accepted, recent, rejected
+            ):
+                return False
             if rate is None:  # unlimited until now: the limit is what the API accepted lately
-                learned = recent if recent is not None else measured
+                learned = recent if recent is not None else accepted
+            elif used is not None and used < BUSY:
+                # the client's own senders held it back: what got through is what it sent,
+                # not the API's limit; lower the rate, keep what was learned
+                kept = self.learned_rate if self.learned_rate is not None else self.ceiling
+                self._lower(now, kept, rate * decrease)
+                return True
             elif self.learned_rate is None and self.ceiling is None:
                 learned = rate  # the end of a slow start: the rate that was too much
             else:
-                # at most the rate, at least what got through since the last decrease
-                learned = max(measured, rate if recent is None else min(rate, recent))
+                # at most the rate, at least what got through since the last decrease (up
+                # to the newest answer: answers to later requests may be on their way)
+                accepted = self.measured(now, successes, answered) or accepted
+                learned = min(rate, max(accepted, rate if recent is None else recent))
             self._lower(now, learned, learned * decrease)
             return True
         throttled = self.throttled_since

@@ -28,7 +28,9 @@ class RateLimit:
       tenant's limit (unlimited until the first 429, then learned from the measured rate of
       successful sends).
     - ``burst``: requests that may start at once after an idle spell (the bucket's size),
-      also at start. Default: 20 ms worth of the current rate, between 1 and 10.
+      also at start. Default: 20 ms worth of the current rate, between 1 and 10. With no
+      rate, a burst given still holds: the first wave is the burst, then a slow start from
+      a burst per 20 ms (never unlimited); with neither, the first wave is unlimited.
     - ``floor``: the rate never drops below this on 429s (default ``rate / 20``, or 1/s
       with no rate).
     - ``decrease``: factor applied to the learned limit on a congestion event (default 0.7).
