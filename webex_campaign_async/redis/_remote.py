@@ -8,6 +8,7 @@ throttle's. Redis errors propagate.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -65,10 +66,11 @@ class RemoteState:
         """Write the initial state of ``limit`` unless there is one."""
         await self._init(keys=[self.key], args=[dump(RateControl(limit)), "-inf", self._ttl])
 
-    async def read(self, limit: RateLimit) -> Reading:
-        """The shared state (written again if it is gone), read with ``limit``."""
+    async def read(self, limit: RateLimit, successes: Sequence[float] = ()) -> Reading:
+        """The shared state (written again if it is gone), read with ``limit``, after adding
+        the successful answers to requests sent at ``successes``."""
         for _ in range(2):
-            raw = texts(await self._read(keys=[self.key]))
+            raw = texts(await self._read(keys=[self.key], args=[repr(t) for t in successes]))
             if raw[1]:
                 break
             await self.init(limit)  # gone: Redis restarted without its data, or the key expired
@@ -109,22 +111,29 @@ class RemoteState:
         return False
 
     async def acquire(
-        self, rate: float | None, burst: int, successes: int, window: float, horizon: float
+        self, rate: float | None, burst: int, successes: Sequence[float], horizon: float
     ) -> list[str]:
-        """Book a send slot (see `_scripts.ACQUIRE`), adding ``successes`` counted in the
-        measurement window that starts at ``window``."""
+        """Book a send slot (see `_scripts.ACQUIRE`), adding the successful answers to
+        requests sent at ``successes``."""
         reply = await self._acquire(
             keys=[self.key],
             args=[
                 "" if rate is None else repr(rate),
                 burst,
-                successes,
-                repr(window),
                 self._ttl,
                 repr(horizon),
+                *(repr(t) for t in successes),
             ],
         )
         return texts(reply)
+
+    async def confirm(self, booked_at: float, slot: float) -> bool:
+        """False if the slot at ``slot``, booked at ``booked_at``, is void: a pause covers
+        it, or the rate was lowered after it was booked (see ``cut`` in `_scripts`)."""
+        paused, cut = await self.client.hmget(self.key, ["paused", "cut"])
+        if paused is not None and slot < float(paused):
+            return False
+        return not (cut is not None and booked_at < float(cut) <= slot)
 
 
 def texts(reply: Any) -> list[str]:

@@ -88,7 +88,7 @@ class RedisThrottle:
         self._syncing: asyncio.Task[None] | None = None
         self._connected = False
         self._lost = False
-        self._ok = 0  # successes not yet added to the shared count
+        self._ok: list[float] = []  # send times of successes not yet added to the shared count
         self._tasks: set[asyncio.Task[None]] = set()
 
     @classmethod
@@ -151,8 +151,9 @@ class RedisThrottle:
             self._syncing = self._spawn(self._sync)
 
     def _adopt(self, control: RateControl) -> None:
-        if control.measured_from != self._control.measured_from:
-            self._ok = 0  # a new window: what was counted belongs to the old one
+        start = control.measured_from
+        if start != self._control.measured_from:  # a new window: what was sent before is out
+            self._ok = [t for t in self._ok if t > start]
         self._control = control
         rate = control.rate
         ceiling = self._limit.rate  # this process's own ceiling holds whatever is shared
@@ -204,12 +205,11 @@ class RedisThrottle:
                 self._sync_soon()
             rate = self._rate
             burst = self._limit.burst_for(rate) if rate is not None else 1
-            ok, self._ok = self._ok, 0
+            ok, self._ok = self._ok, []
             try:
-                reply = await self._remote.acquire(
-                    rate, burst, ok, self._control.measured_from, HORIZON
-                )
+                reply = await self._remote.acquire(rate, burst, ok, HORIZON)
             except _LOST as exc:  # any Redis trouble: wait for it, never fail the send
+                self._ok[:0] = ok
                 if not self._lost:
                     self._lost = True
                     logger.warning("lost Redis at %s (%s): sending waits for it", self._where, exc)
@@ -230,11 +230,24 @@ class RedisThrottle:
             if wait > 0:
                 await self._sleep(wait)
             if status == "ok":
-                return float(now) + wait
+                booked_at = float(now)
+                if wait > 0 and not await self._confirm(booked_at, booked_at + wait):
+                    self._sync_soon()  # a pause or a decrease since: learn it, ask again
+                    continue
+                return booked_at + wait
+
+    async def _confirm(self, booked_at: float, slot: float) -> bool:
+        """A slot booked ahead still stands when its time comes, unless a pause or a
+        decrease came since (as a local throttle's waiters wait at once). If Redis cannot
+        say, the slot stands: it was booked."""
+        try:
+            return await self._remote.confirm(booked_at, slot)
+        except _LOST:
+            return True
 
     def succeeded(self, sent_at: float) -> None:
         if sent_at > self._control.measured_from:
-            self._ok += 1
+            self._ok.append(sent_at)
 
     def throttled(self, sent_at: float, retry_after: float | None) -> bool:
         """Report the 429 to every process (in the background); the request that got it
@@ -243,14 +256,19 @@ class RedisThrottle:
         return False
 
     async def _on_throttled(self, sent_at: float, retry_after: float | None) -> None:
+        # the successes this process holds go in first: every process then counts the same
+        ok, self._ok = self._ok, []
         for _ in range(8):  # compare-and-set: another process may write in between
-            now, control, recent, ok, sent = await self._remote.read(self._limit)
+            try:
+                now, control, recent, successes, sent = await self._remote.read(self._limit, ok)
+            except _LOST:
+                self._ok[:0] = ok
+                raise
+            ok = []
             control.tick(now, recent)
             origin = control.origin if control.origin is not None else now
             sending = sent / max(now - origin, 0.25)
-            reaction = control.on_throttled(
-                now, sent_at, retry_after, ok + self._ok, recent, sending
-            )
+            reaction = control.on_throttled(now, sent_at, retry_after, successes, recent, sending)
             if await self._remote.write(control, self._limit, lowered=reaction.lowered):
                 self._adopt(control)
                 return
