@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import logging
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -93,6 +94,30 @@ async def test_set_rate_reaches_every_process(redis_server: RedisServer) -> None
         await b.acquire()
         await asyncio.gather(*b._tasks)
         assert a.rate == b.rate == 40
+
+
+async def test_the_ceiling_is_shared_raised_or_removed(
+    redis_server: RedisServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    """set_rate above what b was configured with, or None, reaches b too; a process that
+    joins later with another rate takes the shared one and says so, once."""
+    a = RedisThrottle(redis_server.url, name="ceiling", rate=100)
+    b = RedisThrottle(redis_server.url, name="ceiling", rate=100)
+    async with a, b:
+        for rate in (400.0, None, 250.0):
+            a.set_rate(rate)
+            await asyncio.gather(*a._tasks)
+            await b.acquire()  # b sees the new version on its next send, and reads it
+            await asyncio.gather(*b._tasks)
+            assert a.rate == b.rate == rate
+        assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
+        late = RedisThrottle(redis_server.url, name="ceiling", rate=50)
+        async with late:
+            assert late.rate == 250.0
+            await late.connect()
+        warned = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+        assert len(warned) == 1
+        assert "the rate 250/s, not this process's 50/s" in warned[0]
 
 
 async def test_a_retry_after_pauses_every_process_until_one_instant(

@@ -46,14 +46,17 @@ class RedisThrottle:
     ``redis`` is a URL (``redis://``, ``rediss://`` for TLS, a password as
     ``redis://:password@host:6379/0``) or a ``redis.asyncio.Redis`` client (not closed
     here). ``rate`` is a ceiling in requests per second or a `RateLimit`, as for
-    `AdaptiveThrottle`; the first process to use ``name`` writes the shared state, and
-    `set_rate` changes it for all. ``RedisThrottle.for_tenant(redis, base_url, key)``
-    names it from the tenant (a hash: the key never reaches Redis).
+    `AdaptiveThrottle`. The ceiling is shared: the first process to use ``name`` writes
+    it (with the rest of the state), a process that comes later with another ``rate``
+    takes the shared one and logs a warning once, and `set_rate` changes it for all.
+    ``RateLimit``'s other settings (burst, floor, decrease, climb, cooldown) are each
+    process's own: give every process the same. ``RedisThrottle.for_tenant(redis,
+    base_url, key)`` names it from the tenant (a hash: the key never reaches Redis).
 
-    Shared: the GCRA schedule every send takes its slot from (the rate and the burst hold
-    for all processes together), the learned limit and the climb (a 429 in any process
-    lowers the rate for all, once per congestion event), and a ``Retry-After`` pause (every
-    process waits until the same instant, then resumes paced).
+    Shared: the ceiling, the GCRA schedule every send takes its slot from (the rate and
+    the burst hold for all processes together), the learned limit and the climb (a 429 in
+    any process lowers the rate for all, once per congestion event), and a ``Retry-After``
+    pause (every process waits until the same instant, then resumes paced).
 
     Redis unreachable at start is a `ConfigurationError` (``async with`` or `connect` says
     so at once). Lost later, sending waits and reconnects with backoff, logging once: no
@@ -88,6 +91,7 @@ class RedisThrottle:
         self._syncing: asyncio.Task[None] | None = None
         self._connected = False
         self._lost = False
+        self._told_ceiling = False
         self._ok: list[float] = []  # send times of successes not yet added to the shared count
         self._tasks: set[asyncio.Task[None]] = set()
 
@@ -124,6 +128,14 @@ class RedisThrottle:
         except _LOST as exc:
             raise ConfigurationError(f"cannot reach Redis at {self._where}: {exc}") from None
         self._connected = True
+        shared, mine = self._control.ceiling, self._limit.rate
+        if shared != mine and not self._told_ceiling:
+            self._told_ceiling = True
+            logger.warning(
+                "the shared throttle %s has the rate %s, not this process's %s: the shared "
+                "one holds (the first process's; set_rate changes it for every process)",
+                self._remote.key, _per_second(shared), _per_second(mine),
+            )  # fmt: skip
 
     async def aclose(self) -> None:
         """Finish the pending writes; close the client if it was made from a URL."""
@@ -140,7 +152,7 @@ class RedisThrottle:
         """Read the shared state and move the climb on (locally: a re-anchored climb is the
         same for every process, computed from the same state and the same success rate)."""
         self._synced_at = self._local()
-        now, control, recent, _, _ = await self._remote.read(self._limit)
+        now, control, recent, _, _ = await self._remote.read(self._seed())
         control.tick(now, recent)
         self._adopt(control)
 
@@ -150,15 +162,17 @@ class RedisThrottle:
             self._synced_at = self._local()
             self._syncing = self._spawn(self._sync)
 
+    def _seed(self) -> RateLimit:
+        """This process's settings with the shared ceiling as last read: what it writes
+        if the shared state is gone (Redis restarted without it)."""
+        return attrs.evolve(self._limit, rate=self._control.ceiling)
+
     def _adopt(self, control: RateControl) -> None:
         start = control.measured_from
         if start != self._control.measured_from:  # a new window: what was sent before is out
             self._ok = [t for t in self._ok if t > start]
         self._control = control
-        rate = control.rate
-        ceiling = self._limit.rate  # this process's own ceiling holds whatever is shared
-        if ceiling is not None and (rate is None or rate > ceiling):
-            rate = ceiling
+        rate = control.rate  # under the shared ceiling, not this process's configured one
         if rate != self._rate:
             self._rate = rate
             self._changes += 1
@@ -260,7 +274,7 @@ class RedisThrottle:
         ok, self._ok = self._ok, []
         for _ in range(8):  # compare-and-set: another process may write in between
             try:
-                now, control, recent, successes, sent = await self._remote.read(self._limit, ok)
+                now, control, recent, successes, sent = await self._remote.read(self._seed(), ok)
             except _LOST:
                 self._ok[:0] = ok
                 raise
@@ -277,15 +291,18 @@ class RedisThrottle:
         """Change the configured rate for every process using this name."""
         if rate is not None and not (rate > 0 and math.isfinite(rate)):
             raise ConfigurationError(f"rate must be a positive number or None, got {rate!r}")
-        self._limit = attrs.evolve(self._limit, rate=rate)
         self._control.set_ceiling(rate)
         self._adopt(self._control)
         self._spawn(lambda: self._set_ceiling(rate))
 
     async def _set_ceiling(self, rate: float | None) -> None:
         for _ in range(8):
-            _, control, _, _, _ = await self._remote.read(self._limit)
+            _, control, _, _, _ = await self._remote.read(self._seed())
             control.set_ceiling(rate)
             if await self._remote.write(control, self._limit, lowered=False):
                 self._adopt(control)
                 return
+
+
+def _per_second(rate: float | None) -> str:
+    return "none (find the limit)" if rate is None else f"{rate:g}/s"
