@@ -25,6 +25,7 @@ from webex_campaign_async import (
     ProfileUpsert,
     RateLimit,
     RecordResult,
+    RecordStatus,
     Response,
 )
 from webex_campaign_async.redis import RedisThrottle, tenant_name
@@ -211,6 +212,57 @@ async def test_redis_lost_and_back_mid_run_loses_no_record() -> None:
     assert report.total == report.applied == 200
     assert sorted(r.index for r in seen) == list(range(200))
     assert sorted(transport.keys_sent()) == sorted(f"k{i}" for i in range(200))  # once each
+
+
+async def test_two_processes_through_a_two_second_outage_lose_no_record_and_warn_twice(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Redis stopped for 2 s (its data gone) under two throttles with 32 senders each:
+    every record of both ends exactly once, and each throttle warns once when Redis is
+    lost and once when it is back (stale pooled connections and failed updates at DEBUG)."""
+    server = RedisServer()
+    loop = asyncio.get_running_loop()
+    done = 0
+    restarted = asyncio.Event()
+
+    def on_result(result: RecordResult) -> None:
+        nonlocal done
+        done += 1
+        if done == 100:
+            server.stop()
+            loop.call_later(2.0, lambda: (server.start(), restarted.set()))
+
+    async def worker(part: int) -> tuple[list[RecordResult], FakeTransport]:
+        seen: list[RecordResult] = []
+        throttle = RedisThrottle(server.url, name="outage-2", rate=RateLimit(400, burst=4))
+        transport = FakeTransport(latency=0.002)
+        async with (
+            throttle,
+            CampaignClient(
+                "http://127.0.0.1:9", api_key="k", throttle=throttle, transport=transport
+            ) as client,
+        ):
+            records = [
+                ProfileUpsert("p", key=f"p{part}-{i}", attributes={"a": "1"}) for i in range(300)
+            ]
+            await client.bulk_upsert(
+                records, on_result=lambda r: (seen.append(r), on_result(r)), concurrency=32
+            )
+        return seen, transport
+
+    try:
+        parts = await asyncio.gather(worker(0), worker(1))
+    finally:
+        server.close()
+    assert restarted.is_set()
+    for part, (seen, transport) in enumerate(parts):
+        assert sorted(r.index for r in seen) == list(range(300))
+        assert {r.status for r in seen} == {RecordStatus.APPLIED}
+        assert sorted(transport.keys_sent()) == sorted(f"p{part}-{i}" for i in range(300))
+    warned = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    assert len([m for m in warned if m.startswith("lost Redis")]) == 2, warned
+    assert len([m for m in warned if m.endswith("is back: sending goes on")]) == 2, warned
+    assert len(warned) == 4, warned
 
 
 async def test_the_secret_never_reaches_redis(

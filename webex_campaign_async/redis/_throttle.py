@@ -23,6 +23,7 @@ from redis.exceptions import RedisError
 from .._ratecontrol import RateControl
 from .._ratelimit import RateLimit
 from ..exceptions import ConfigurationError
+from ._outage import Outage
 from ._remote import RemoteState
 from ._state import tenant_name
 
@@ -59,8 +60,9 @@ class RedisThrottle:
     pause (every process waits until the same instant, then resumes paced).
 
     Redis unreachable at start is a `ConfigurationError` (``async with`` or `connect` says
-    so at once). Lost later, sending waits and reconnects with backoff, logging once: no
-    record is lost, and no process guesses a share of the tenant's rate meanwhile.
+    so at once). Lost later, sending waits and reconnects with backoff, with one warning
+    when Redis is lost and one when it is back (``_outage.py``): no record is lost, and no
+    process guesses a share of the tenant's rate meanwhile.
     """
 
     def __init__(
@@ -90,7 +92,7 @@ class RedisThrottle:
         self._synced_at = -math.inf
         self._syncing: asyncio.Task[None] | None = None
         self._connected = False
-        self._lost = False
+        self._outage = Outage(self._where, self._local, logger)
         self._told_ceiling = False
         self._ok: list[float] = []  # send times of successes not yet added to the shared count
         self._tasks: set[asyncio.Task[None]] = set()
@@ -187,7 +189,9 @@ class RedisThrottle:
         try:
             await work()
         except _LOST as exc:
-            logger.warning("the shared throttle could not update Redis: %s", exc)
+            self._outage.failed(exc, "an update of the shared state")
+        else:
+            self._outage.answered()
 
     # --- the protocol ----------------------------------------------------------------------------
 
@@ -224,15 +228,11 @@ class RedisThrottle:
                 reply = await self._remote.acquire(rate, burst, ok, HORIZON)
             except _LOST as exc:  # any Redis trouble: wait for it, never fail the send
                 self._ok[:0] = ok
-                if not self._lost:
-                    self._lost = True
-                    logger.warning("lost Redis at %s (%s): sending waits for it", self._where, exc)
+                self._outage.failed(exc, "an acquire")
                 await self._sleep(delay)
                 delay = min(RECONNECT_CAP, delay * 2)
                 continue
-            if self._lost:
-                self._lost = False
-                logger.warning("Redis at %s is back: sending goes on", self._where)
+            self._outage.answered()
             status, now, *rest = reply
             if status == "none":  # gone: Redis restarted without it, or the key expired
                 self._sync_soon()
@@ -256,7 +256,8 @@ class RedisThrottle:
         say, the slot stands: it was booked."""
         try:
             return await self._remote.confirm(booked_at, slot)
-        except _LOST:
+        except _LOST as exc:
+            self._outage.failed(exc, "a booked slot's check")
             return True
 
     def succeeded(self, sent_at: float) -> None:
