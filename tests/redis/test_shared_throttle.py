@@ -297,6 +297,35 @@ async def test_the_secret_never_reaches_redis(
     assert hashlib.sha256(secret.encode()).hexdigest() not in text
 
 
+async def test_two_tenants_on_one_name_are_refused(
+    redis_server: RedisServer, redis_client: aioredis.Redis
+) -> None:
+    """for_tenant keeps a hash of the tenant with the state: another tenant's process given
+    the same name is refused on connecting; one made without for_tenant is not checked."""
+    base_url = "https://tenant.webexcampaign.io"
+    first = RedisThrottle.for_tenant(redis_server.url, base_url, "key-A", name="jobs")
+    async with first:
+        other = RedisThrottle.for_tenant(redis_server.url, base_url, "key-B", name="jobs")
+        with pytest.raises(ConfigurationError, match="another tenant's") as info:
+            await other.connect()
+        assert "key-B" not in str(info.value)
+        await other.aclose()
+        elsewhere = RedisThrottle.for_tenant(
+            redis_server.url, base_url + "/x", "key-A", name="jobs"
+        )
+        with pytest.raises(ConfigurationError, match="another tenant's"):
+            await elsewhere.connect()
+        await elsewhere.aclose()
+        async with (
+            RedisThrottle.for_tenant(redis_server.url, base_url, "key-A", name="jobs") as same,
+            RedisThrottle(redis_server.url, name="jobs") as unchecked,
+        ):
+            await same.acquire()
+            await unchecked.acquire()
+    stored = await redis_client.hget("webex-campaign:{jobs}", "tenant")
+    assert stored == tenant_name(base_url, "key-A").encode()
+
+
 def test_without_redis_py_the_import_names_the_extra() -> None:
     code = (
         "import sys; sys.modules['redis'] = None; sys.modules['redis.asyncio'] = None\n"

@@ -53,6 +53,8 @@ class RemoteState:
         self._write = self.client.register_script(WRITE)
         #: The version of the shared state as last read or written.
         self.version = ""
+        #: The fingerprint of the tenant this process sends for ('' not known).
+        self.tenant = ""
 
     async def ping(self) -> None:
         await self.client.ping()
@@ -62,9 +64,13 @@ class RemoteState:
         if self.owns_client:
             await self.client.aclose()
 
-    async def init(self, limit: RateLimit) -> None:
-        """Write the initial state of ``limit`` unless there is one."""
-        await self._init(keys=[self.key], args=[dump(RateControl(limit)), "-inf", self._ttl])
+    async def init(self, limit: RateLimit) -> str:
+        """Write the initial state of ``limit`` unless there is one, stamped with `tenant`
+        unless it has a tenant; return the tenant it has ('' none)."""
+        reply = await self._init(
+            keys=[self.key], args=[dump(RateControl(limit)), "-inf", self._ttl, self.tenant]
+        )
+        return texts(reply)[2]
 
     async def read(self, limit: RateLimit, successes: Sequence[float] = ()) -> Reading:
         """The shared state (written again if it is gone), read with ``limit``, after adding

@@ -13,6 +13,8 @@ One hash per throttle (``webex-campaign:{<name>}``, one Cluster slot) holds:
   for a time after it is void (`RemoteState.confirm`);
 - ``rb``, ``r0`` .. ``r9``: successful answers per 100 ms over the last second;
 - ``origin`` / ``sent``: the first send and the sends since, for the rate while unlimited.
+- ``tenant``: a fingerprint of the tenant (a hash, see `tenant_name`) when a process made
+  with ``for_tenant`` uses it: another tenant's process is refused the name.
 
 Times are formatted with six decimals (Lua's own ``tostring`` keeps 14 digits: 10 ms at
 today's epoch). Every script refreshes the key's time to live.
@@ -102,8 +104,9 @@ return {'ok', fmt(now), fmt(at - now), ver}
 """
 )
 
-#: KEYS[1]; ARGV: the initial state JSON, its window start, time to live.
-#: Creates the throttle's state unless it exists. Returns {created (0/1), now}.
+#: KEYS[1]; ARGV: the initial state JSON, its window start, time to live, the tenant's
+#: fingerprint ('' none). Creates the throttle's state unless it exists, and stamps it with
+#: the fingerprint unless it has one. Returns {created (0/1), now, the fingerprint it has}.
 INIT = (
     _NOW
     + """
@@ -114,8 +117,9 @@ if redis.call('HSETNX', key, 'ver', 1) == 1 then
              'sent', 0)
   created = 1
 end
+if ARGV[4] ~= '' then redis.call('HSETNX', key, 'tenant', ARGV[4]) end
 redis.call('EXPIRE', key, ARGV[3])
-return {created, fmt(now)}
+return {created, fmt(now), redis.call('HGET', key, 'tenant') or ''}
 """
 )
 

@@ -99,10 +99,21 @@ class RedisThrottle:
 
     @classmethod
     def for_tenant(
-        cls, redis: str | aioredis.Redis, base_url: str, credential: str, **options: Any
+        cls,
+        redis: str | aioredis.Redis,
+        base_url: str,
+        credential: str,
+        *,
+        name: str | None = None,
+        **options: Any,
     ) -> RedisThrottle:
-        """A throttle named for one tenant: the base URL and a hash of its key or token."""
-        return cls(redis, name=tenant_name(base_url, credential), **options)
+        """A throttle for one tenant, named from the base URL and a hash of its key or token
+        (or ``name``). That hash is kept with the shared state: a process of another tenant
+        is refused the name (`ConfigurationError` on connecting)."""
+        fingerprint = tenant_name(base_url, credential)
+        throttle = cls(redis, name=fingerprint if name is None else name, **options)
+        throttle._remote.tenant = fingerprint
+        return throttle
 
     def __repr__(self) -> str:
         return f"<RedisThrottle {self._remote.key} at {self._where} rate={self._rate!r}>"
@@ -125,10 +136,16 @@ class RedisThrottle:
         """Reach Redis and read (or create) the shared state; `ConfigurationError` if not."""
         try:
             await self._remote.ping()
-            await self._remote.init(self._limit)
+            tenant = await self._remote.init(self._limit)
             await self._sync()
         except _LOST as exc:
             raise ConfigurationError(f"cannot reach Redis at {self._where}: {exc}") from None
+        if self._remote.tenant and tenant != self._remote.tenant:
+            raise ConfigurationError(
+                f"the throttle {self._remote.key} at {self._where} is another tenant's (same "
+                "name, another base URL or key): give each tenant its own name, or let "
+                "RedisThrottle.for_tenant derive it"
+            )
         self._connected = True
         shared, mine = self._control.ceiling, self._limit.rate
         if shared != mine and not self._told_ceiling:
