@@ -382,6 +382,47 @@ def test_what_is_shown_of_a_redis_url() -> None:
 
 
 @pytest.mark.parametrize(
+    ("url", "secret"),
+    [
+        ("redis://:12345/ab+cd@host", "ab+cd"),  # a password with a '/', unescaped
+        ("redis://:12345/ab+cd@host:6380/2", "ab+cd"),
+        ("redis://:12?34@host", "34"),  # ...with a '?'
+        ("redis://:a#b@h:1/0", "a#b"),  # ...with a '#'
+        ("redis://:p@ss@host/0", "p@ss"),  # ...with an '@'
+        ("redis//:pw-x@localhost", "pw-x"),  # no '://'
+        ("redis://user:pw-y@h:99999/0", "pw-y"),  # a port out of range
+    ],
+)
+def test_an_at_sign_hides_what_comes_before_it_even_in_a_malformed_url(
+    url: str, secret: str
+) -> None:
+    from webex_campaign_async.redis._remote import shown
+
+    assert secret not in shown(url)
+    assert "12345" not in shown(url)
+    assert shown("redis://h:6379/0?ssl_ca_certs=/x@y/ca.pem") == "redis://h:6379/0"
+    assert shown("unix:///run/redis.sock") == "unix:///run/redis.sock"
+
+
+async def test_rediss_to_a_plain_server_says_it_may_not_speak_tls(
+    redis_server: RedisServer,
+) -> None:
+    where = f"127.0.0.1:{redis_server.port}/0?socket_connect_timeout=0.3&socket_timeout=0.3"
+    with pytest.raises(ConfigurationError, match=r"is the server speaking TLS\?"):
+        async with RedisThrottle(f"rediss://{where}", name="tls-hint"):
+            pass
+
+
+async def test_redis_to_a_tls_server_says_it_may_want_tls(secured: tuple[str, str]) -> None:
+    url, _ = secured
+    plain = url.replace("rediss://", "redis://").split("?")[0]
+    with pytest.raises(ConfigurationError, match="does the server want TLS") as info:
+        async with RedisThrottle(plain, name="tls-hint"):
+            pass
+    assert "s3cret-pw" not in str(info.value)
+
+
+@pytest.mark.parametrize(
     ("url", "options"),
     [("redis//localhost:6379", {}), ("redis://:pw@h:99999/0", {}), ("redis://h/0", {"ttl": 0})],
 )

@@ -10,10 +10,12 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 import redis.asyncio as aioredis
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from .._ratecontrol import RateControl
 from .._ratelimit import RateLimit
@@ -34,8 +36,11 @@ class RemoteState:
 
     def __init__(self, redis: str | aioredis.Redis, key: str, ttl: str) -> None:
         self.owns_client = isinstance(redis, str)
+        #: The URL's scheme ('' for a client given), for the hint of `unreachable`.
+        self.scheme = ""
         if isinstance(redis, str):
             self.where = shown(redis)
+            self.scheme = urlsplit(redis).scheme.lower()
             try:
                 self.client = aioredis.Redis.from_url(
                     redis, socket_timeout=5.0, socket_connect_timeout=5.0, health_check_interval=10
@@ -58,6 +63,17 @@ class RemoteState:
 
     async def ping(self) -> None:
         await self.client.ping()
+
+    def unreachable(self, exc: BaseException) -> str:
+        """What to say when connecting failed with ``exc``: a hint when TLS looks amiss
+        (a plain server never answers a TLS handshake; a TLS server drops plain text)."""
+        text = f"cannot reach Redis at {self.where}: {exc}"
+        if self.scheme == "rediss" and isinstance(exc, (RedisTimeoutError, TimeoutError)):
+            return f"{text} (is the server speaking TLS? rediss:// waits for a TLS handshake)"
+        reset = isinstance(exc, (RedisConnectionError, ConnectionError)) and "reset" in str(exc)
+        if self.scheme == "redis" and reset:
+            return f"{text} (does the server want TLS? then use rediss://)"
+        return text
 
     async def aclose(self) -> None:
         """Close the client if it was made here."""
@@ -149,13 +165,33 @@ def texts(reply: Any) -> list[str]:
 
 def shown(url: str) -> str:
     """``url`` as it may be shown: scheme, host, port and database; no user, password or
-    query (``?password=`` is one way redis-py takes a password)."""
+    query (``?password=`` is one way redis-py takes a password).
+
+    An ``@`` anywhere before the query, or before a query that leaves no sound host (a
+    password with a ``/``, ``?`` or ``#`` in it, unescaped), ends the credentials: what
+    follows the last ``@`` is the host."""
     parts = urlsplit(url)
-    try:
-        host = parts.hostname or ""
-        port = f":{parts.port}" if parts.port else ""
-    except ValueError:
+    scheme, sep, rest = url.partition("://")
+    if "@" in url and not sep:
+        return "(a URL that does not parse)"
+    if "@" in rest:
+        query_only = "@" not in parts.netloc and "@" not in parts.path
+        if not (query_only and _sound(parts) and parts.hostname):
+            return shown(f"{scheme}://{rest.rsplit('@', 1)[1]}")
+    if not _sound(parts):
         return f"{parts.scheme}://(a URL that does not parse)"
+    host = parts.hostname or ""
+    port = f":{parts.port}" if parts.port else ""
     if ":" in host:
         host = f"[{host}]"
     return f"{parts.scheme}://{host}{port}{parts.path}"
+
+
+def _sound(parts: SplitResult) -> bool:
+    """The host and the port parse (the port is a number in range)."""
+    try:
+        parts.hostname  # noqa: B018 - parsing it is the check
+        parts.port  # noqa: B018
+    except ValueError:
+        return False
+    return True

@@ -139,7 +139,7 @@ class RedisThrottle:
             tenant = await self._remote.init(self._limit)
             await self._sync()
         except _LOST as exc:
-            raise ConfigurationError(f"cannot reach Redis at {self._where}: {exc}") from None
+            raise ConfigurationError(self._remote.unreachable(exc)) from None
         if self._remote.tenant and tenant != self._remote.tenant:
             raise ConfigurationError(
                 f"the throttle {self._remote.key} at {self._where} is another tenant's (same "
