@@ -36,6 +36,10 @@ SYNC_EVERY = 0.1
 #: Seconds ahead a send slot is booked at most: a slot further ahead is asked for again
 #: later, at the rate of then (a rate that rose meanwhile is not held back by old bookings).
 HORIZON = 0.5
+#: A slot booked ahead is checked again (is it void?) one round trip before its time, but
+#: never more than this many seconds before: a pause or a decrease written later than that
+#: does not stop it.
+EARLY = 0.05
 #: Longest wait between two attempts to reach a Redis that went away.
 RECONNECT_CAP = 2.0
 _LOST = (RedisError, ConnectionError, OSError)
@@ -96,6 +100,7 @@ class RedisThrottle:
         self._told_ceiling = False
         self._ok: list[float] = []  # send times of successes not yet added to the shared count
         self._tasks: set[asyncio.Task[None]] = set()
+        self._late: set[asyncio.Future[bool]] = set()  # checks of slots that went anyway
 
     @classmethod
     def for_tenant(
@@ -147,19 +152,21 @@ class RedisThrottle:
                 "RedisThrottle.for_tenant derive it"
             )
         self._connected = True
-        shared, mine = self._control.ceiling, self._limit.rate
+        shared, mine = (
+            f"{r:g}/s" if r else "none" for r in (self._control.ceiling, self._limit.rate)
+        )
         if shared != mine and not self._told_ceiling:
             self._told_ceiling = True
             logger.warning(
                 "the shared throttle %s has the rate %s, not this process's %s: the shared "
                 "one holds (the first process's; set_rate changes it for every process)",
-                self._remote.key, _per_second(shared), _per_second(mine),
+                self._remote.key, shared, mine,
             )  # fmt: skip
 
     async def aclose(self) -> None:
         """Finish the pending writes; close the client if it was made from a URL."""
-        if self._tasks:
-            await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self._tasks or self._late:
+            await asyncio.gather(*self._tasks, *self._late, return_exceptions=True)
         await self._remote.aclose()
 
     def _local(self) -> float:
@@ -241,6 +248,7 @@ class RedisThrottle:
             rate = self._rate
             burst = self._limit.burst_for(rate) if rate is not None else 1
             ok, self._ok = self._ok, []
+            asked = self._local()
             try:
                 reply = await self._remote.acquire(rate, burst, ok, HORIZON)
             except _LOST as exc:  # any Redis trouble: wait for it, never fail the send
@@ -249,6 +257,7 @@ class RedisThrottle:
                 await self._sleep(delay)
                 delay = min(RECONNECT_CAP, delay * 2)
                 continue
+            answered = self._local()
             self._outage.answered()
             status, now, *rest = reply
             if status == "none":  # gone: Redis restarted without it, or the key expired
@@ -258,19 +267,37 @@ class RedisThrottle:
             wait = float(rest[0])
             if rest[1] != self._remote.version:  # another process changed the state: read it soon
                 self._sync_soon()
-            if wait > 0:
+            if status != "ok":
                 await self._sleep(wait)
-            if status == "ok":
-                booked_at = float(now)
-                if wait > 0 and not await self._confirm(booked_at, booked_at + wait):
-                    self._sync_soon()  # a pause or a decrease since: learn it, ask again
-                    continue
-                return booked_at + wait
+                continue
+            booked_at = float(now)
+            if wait > 0 and not await self._still_stands(booked_at, wait, answered - asked):
+                self._sync_soon()  # a pause or a decrease since: learn it, ask again
+                continue
+            return booked_at + wait
+
+    async def _still_stands(self, booked_at: float, wait: float, rtt: float) -> bool:
+        """Wait for a slot booked ``wait`` seconds ahead, checking it again a round trip
+        (at most EARLY) before its time: False if it is void. If the check has not
+        answered EARLY after the slot's time (Redis far away), the slot stands."""
+        due = self._local() + wait
+        early = min(wait, rtt, EARLY)
+        await self._sleep(wait - early)
+        check = asyncio.ensure_future(self._confirm(booked_at, booked_at + wait))  # (as a
+        # local throttle's waiters stop at once; if Redis cannot say, the slot stands)
+        done, _ = await asyncio.wait({check}, timeout=max(0.0, due - self._local()) + EARLY)
+        if not done:
+            self._late.add(check)  # its answer comes too late to count
+            check.add_done_callback(self._late.discard)
+            return True
+        if not check.result():
+            return False
+        left = due - self._local()
+        if left > 0:
+            await self._sleep(left)
+        return True
 
     async def _confirm(self, booked_at: float, slot: float) -> bool:
-        """A slot booked ahead still stands when its time comes, unless a pause or a
-        decrease came since (as a local throttle's waiters wait at once). If Redis cannot
-        say, the slot stands: it was booked."""
         try:
             return await self._remote.confirm(booked_at, slot)
         except _LOST as exc:
@@ -320,7 +347,3 @@ class RedisThrottle:
             if await self._remote.write(control, self._limit, lowered=False):
                 self._adopt(control)
                 return
-
-
-def _per_second(rate: float | None) -> str:
-    return "none (find the limit)" if rate is None else f"{rate:g}/s"
