@@ -36,9 +36,8 @@ SYNC_EVERY = 0.1
 #: Seconds ahead a send slot is booked at most: a slot further ahead is asked for again
 #: later, at the rate of then (a rate that rose meanwhile is not held back by old bookings).
 HORIZON = 0.5
-#: A slot booked ahead is checked again (is it void?) one round trip before its time, but
-#: never more than this many seconds before: a pause or a decrease written later than that
-#: does not stop it.
+#: A slot booked ahead is checked again (void?) a round trip before its time, at most this
+#: many seconds before: a pause or a decrease written later than that does not stop it.
 EARLY = 0.05
 #: Longest wait between two attempts to reach a Redis that went away.
 RECONNECT_CAP = 2.0
@@ -278,23 +277,25 @@ class RedisThrottle:
 
     async def _still_stands(self, booked_at: float, wait: float, rtt: float) -> bool:
         """Wait for a slot booked ``wait`` seconds ahead, checking it again a round trip
-        (at most EARLY) before its time: False if it is void. If the check has not
-        answered EARLY after the slot's time (Redis far away), the slot stands."""
+        (at most EARLY) before its time: False if it is void (a local throttle's waiters
+        stop at once too). If the check has not answered EARLY after the slot's time (Redis
+        far away), or Redis cannot say, the slot stands."""
         due = self._local() + wait
         early = min(wait, rtt, EARLY)
         await self._sleep(wait - early)
-        check = asyncio.ensure_future(self._confirm(booked_at, booked_at + wait))  # (as a
-        # local throttle's waiters stop at once; if Redis cannot say, the slot stands)
-        done, _ = await asyncio.wait({check}, timeout=max(0.0, due - self._local()) + EARLY)
+        check = asyncio.ensure_future(self._confirm(booked_at, booked_at + wait))
+        try:
+            done, _ = await asyncio.wait({check}, timeout=max(0.0, due - self._local()) + EARLY)
+        except BaseException:
+            check.cancel()  # cancelled: no command may outlive the acquire (nor aclose)
+            raise
         if not done:
             self._late.add(check)  # its answer comes too late to count
             check.add_done_callback(self._late.discard)
             return True
         if not check.result():
             return False
-        left = due - self._local()
-        if left > 0:
-            await self._sleep(left)
+        await self._sleep(max(0.0, due - self._local()))
         return True
 
     async def _confirm(self, booked_at: float, slot: float) -> bool:
