@@ -20,7 +20,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from .._ratecontrol import RateControl
 from .._ratelimit import RateLimit
 from ..exceptions import ConfigurationError
-from ._scripts import ACQUIRE, INIT, READ, WRITE
+from ._scripts import ACQUIRE, EARLY, INIT, READ, WRITE
 from ._state import BUCKETS, dump, load, recent_rate
 
 __all__ = ["Reading", "RemoteState"]
@@ -151,11 +151,12 @@ class RemoteState:
 
     async def confirm(self, booked_at: float, slot: float) -> bool:
         """False if the slot at ``slot``, booked at ``booked_at``, is void: a pause covers
-        it, or the rate was lowered after it was booked (see ``cut`` in `_scripts`)."""
+        it, or the rate was lowered after it was booked for a time more than `EARLY` after
+        that (see ``cut`` in `_scripts`)."""
         paused, cut = await self.client.hmget(self.key, ["paused", "cut"])
         if paused is not None and slot < float(paused):
             return False
-        return not (cut is not None and booked_at < float(cut) <= slot)
+        return not (cut is not None and booked_at < float(cut) and slot >= float(cut) + EARLY)
 
 
 def texts(reply: Any) -> list[str]:

@@ -22,7 +22,11 @@ today's epoch). Every script refreshes the key's time to live.
 
 from __future__ import annotations
 
-__all__ = ["ACQUIRE", "INIT", "READ", "WRITE"]
+__all__ = ["ACQUIRE", "EARLY", "INIT", "READ", "WRITE"]
+
+#: A slot booked ahead is checked again (void?) a round trip before its time, at most this
+#: many seconds before: a pause or a decrease written later than that does not stop it.
+EARLY = 0.05
 
 _NOW = """
 local t = redis.call('TIME')
@@ -144,10 +148,13 @@ return out
 #: until, the window start (a new one resets the count), the bucket to empty ('' or the
 #: seconds of burst to take away from now: a decrease), time to live.
 #: A decrease or a pause that starts (or grows) is a ``cut``: the schedule starts again
-#: from it (the empty bucket, or the end of the pause), and the slots booked before it
-#: for later are void. Returns {'ok', new version} or {'stale', version}.
+#: from it (the empty bucket after the slots of the next `EARLY` seconds, or the end of
+#: the pause), and the slots booked before it for later are void.
+#: Returns {'ok', new version} or {'stale', version}.
 WRITE = (
     _NOW
+    + f"""
+local EARLY = {EARLY!r}"""
     + """
 local key = KEYS[1]
 local ver = redis.call('HGET', key, 'ver')
@@ -158,8 +165,10 @@ if redis.call('HGET', key, 'okf') ~= ARGV[4] then
   redis.call('HSET', key, 'okf', ARGV[4], 'ok', 0)
 end
 local cut = false
-if ARGV[5] ~= '' then
-  redis.call('HSET', key, 'tat', fmt(now + tonumber(ARGV[5])))
+if ARGV[5] ~= '' then  -- the slots of the next EARLY seconds may be checked already: kept
+  local tat = tonumber(redis.call('HGET', key, 'tat') or '0')
+  local kept = math.min(tat, now + EARLY)
+  redis.call('HSET', key, 'tat', fmt(math.max(now + tonumber(ARGV[5]), kept)))
   cut = true
 end
 if tonumber(ARGV[3]) > was_paused then

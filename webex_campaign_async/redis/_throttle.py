@@ -25,6 +25,7 @@ from .._ratelimit import RateLimit
 from ..exceptions import ConfigurationError
 from ._outage import Outage
 from ._remote import RemoteState
+from ._scripts import EARLY
 from ._state import tenant_name
 
 __all__ = ["RedisThrottle"]
@@ -36,9 +37,6 @@ SYNC_EVERY = 0.1
 #: Seconds ahead a send slot is booked at most: a slot further ahead is asked for again
 #: later, at the rate of then (a rate that rose meanwhile is not held back by old bookings).
 HORIZON = 0.5
-#: A slot booked ahead is checked again (void?) a round trip before its time, at most this
-#: many seconds before: a pause or a decrease written later than that does not stop it.
-EARLY = 0.05
 #: Longest wait between two attempts to reach a Redis that went away.
 RECONNECT_CAP = 2.0
 _LOST = (RedisError, ConnectionError, OSError)
