@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import logging
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -24,6 +25,7 @@ from webex_campaign_async import (
     ProfileUpsert,
     RateLimit,
     RecordResult,
+    RecordStatus,
     Response,
 )
 from webex_campaign_async.redis import RedisThrottle, tenant_name
@@ -93,6 +95,30 @@ async def test_set_rate_reaches_every_process(redis_server: RedisServer) -> None
         await b.acquire()
         await asyncio.gather(*b._tasks)
         assert a.rate == b.rate == 40
+
+
+async def test_the_ceiling_is_shared_raised_or_removed(
+    redis_server: RedisServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    """set_rate above what b was configured with, or None, reaches b too; a process that
+    joins later with another rate takes the shared one and says so, once."""
+    a = RedisThrottle(redis_server.url, name="ceiling", rate=100)
+    b = RedisThrottle(redis_server.url, name="ceiling", rate=100)
+    async with a, b:
+        for rate in (400.0, None, 250.0):
+            a.set_rate(rate)
+            await asyncio.gather(*a._tasks)
+            await b.acquire()  # b sees the new version on its next send, and reads it
+            await asyncio.gather(*b._tasks)
+            assert a.rate == b.rate == rate
+        assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
+        late = RedisThrottle(redis_server.url, name="ceiling", rate=50)
+        async with late:
+            assert late.rate == 250.0
+            await late.connect()
+        warned = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+        assert len(warned) == 1
+        assert "the rate 250/s, not this process's 50/s" in warned[0]
 
 
 async def test_a_retry_after_pauses_every_process_until_one_instant(
@@ -188,6 +214,57 @@ async def test_redis_lost_and_back_mid_run_loses_no_record() -> None:
     assert sorted(transport.keys_sent()) == sorted(f"k{i}" for i in range(200))  # once each
 
 
+async def test_two_processes_through_a_two_second_outage_lose_no_record_and_warn_twice(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Redis stopped for 2 s (its data gone) under two throttles with 32 senders each:
+    every record of both ends exactly once, and each throttle warns once when Redis is
+    lost and once when it is back (stale pooled connections and failed updates at DEBUG)."""
+    server = RedisServer()
+    loop = asyncio.get_running_loop()
+    done = 0
+    restarted = asyncio.Event()
+
+    def on_result(result: RecordResult) -> None:
+        nonlocal done
+        done += 1
+        if done == 100:
+            server.stop()
+            loop.call_later(2.0, lambda: (server.start(), restarted.set()))
+
+    async def worker(part: int) -> tuple[list[RecordResult], FakeTransport]:
+        seen: list[RecordResult] = []
+        throttle = RedisThrottle(server.url, name="outage-2", rate=RateLimit(400, burst=4))
+        transport = FakeTransport(latency=0.002)
+        async with (
+            throttle,
+            CampaignClient(
+                "http://127.0.0.1:9", api_key="k", throttle=throttle, transport=transport
+            ) as client,
+        ):
+            records = [
+                ProfileUpsert("p", key=f"p{part}-{i}", attributes={"a": "1"}) for i in range(300)
+            ]
+            await client.bulk_upsert(
+                records, on_result=lambda r: (seen.append(r), on_result(r)), concurrency=32
+            )
+        return seen, transport
+
+    try:
+        parts = await asyncio.gather(worker(0), worker(1))
+    finally:
+        server.close()
+    assert restarted.is_set()
+    for part, (seen, transport) in enumerate(parts):
+        assert sorted(r.index for r in seen) == list(range(300))
+        assert {r.status for r in seen} == {RecordStatus.APPLIED}
+        assert sorted(transport.keys_sent()) == sorted(f"p{part}-{i}" for i in range(300))
+    warned = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    assert len([m for m in warned if m.startswith("lost Redis")]) == 2, warned
+    assert len([m for m in warned if m.endswith("is back: sending goes on")]) == 2, warned
+    assert len(warned) == 4, warned
+
+
 async def test_the_secret_never_reaches_redis(
     redis_server: RedisServer, redis_client: aioredis.Redis
 ) -> None:
@@ -218,6 +295,35 @@ async def test_the_secret_never_reaches_redis(
     assert tenant_name(base_url, secret) in text
     assert secret not in text
     assert hashlib.sha256(secret.encode()).hexdigest() not in text
+
+
+async def test_two_tenants_on_one_name_are_refused(
+    redis_server: RedisServer, redis_client: aioredis.Redis
+) -> None:
+    """for_tenant keeps a hash of the tenant with the state: another tenant's process given
+    the same name is refused on connecting; one made without for_tenant is not checked."""
+    base_url = "https://tenant.webexcampaign.io"
+    first = RedisThrottle.for_tenant(redis_server.url, base_url, "key-A", name="jobs")
+    async with first:
+        other = RedisThrottle.for_tenant(redis_server.url, base_url, "key-B", name="jobs")
+        with pytest.raises(ConfigurationError, match="another tenant's") as info:
+            await other.connect()
+        assert "key-B" not in str(info.value)
+        await other.aclose()
+        elsewhere = RedisThrottle.for_tenant(
+            redis_server.url, base_url + "/x", "key-A", name="jobs"
+        )
+        with pytest.raises(ConfigurationError, match="another tenant's"):
+            await elsewhere.connect()
+        await elsewhere.aclose()
+        async with (
+            RedisThrottle.for_tenant(redis_server.url, base_url, "key-A", name="jobs") as same,
+            RedisThrottle(redis_server.url, name="jobs") as unchecked,
+        ):
+            await same.acquire()
+            await unchecked.acquire()
+    stored = await redis_client.hget("webex-campaign:{jobs}", "tenant")
+    assert stored == tenant_name(base_url, "key-A").encode()
 
 
 def test_without_redis_py_the_import_names_the_extra() -> None:
@@ -273,6 +379,47 @@ def test_what_is_shown_of_a_redis_url() -> None:
     assert shown("redis://:pw@host:6379/0?password=s3") == "redis://host:6379/0"
     assert shown("rediss://user:pw@[::1]:6380/2?ssl_ca_certs=/x") == "rediss://[::1]:6380/2"
     assert "pw" not in shown("redis://u:pw@h:99999/0")
+
+
+@pytest.mark.parametrize(
+    ("url", "secret"),
+    [
+        ("redis://:12345/ab+cd@host", "ab+cd"),  # a password with a '/', unescaped
+        ("redis://:12345/ab+cd@host:6380/2", "ab+cd"),
+        ("redis://:12?34@host", "34"),  # ...with a '?'
+        ("redis://:a#b@h:1/0", "a#b"),  # ...with a '#'
+        ("redis://:p@ss@host/0", "p@ss"),  # ...with an '@'
+        ("redis//:pw-x@localhost", "pw-x"),  # no '://'
+        ("redis://user:pw-y@h:99999/0", "pw-y"),  # a port out of range
+    ],
+)
+def test_an_at_sign_hides_what_comes_before_it_even_in_a_malformed_url(
+    url: str, secret: str
+) -> None:
+    from webex_campaign_async.redis._remote import shown
+
+    assert secret not in shown(url)
+    assert "12345" not in shown(url)
+    assert shown("redis://h:6379/0?ssl_ca_certs=/x@y/ca.pem") == "redis://h:6379/0"
+    assert shown("unix:///run/redis.sock") == "unix:///run/redis.sock"
+
+
+async def test_rediss_to_a_plain_server_says_it_may_not_speak_tls(
+    redis_server: RedisServer,
+) -> None:
+    where = f"127.0.0.1:{redis_server.port}/0?socket_connect_timeout=0.3&socket_timeout=0.3"
+    with pytest.raises(ConfigurationError, match=r"is the server speaking TLS\?"):
+        async with RedisThrottle(f"rediss://{where}", name="tls-hint"):
+            pass
+
+
+async def test_redis_to_a_tls_server_says_it_may_want_tls(secured: tuple[str, str]) -> None:
+    url, _ = secured
+    plain = url.replace("rediss://", "redis://").split("?")[0]
+    with pytest.raises(ConfigurationError, match="does the server want TLS") as info:
+        async with RedisThrottle(plain, name="tls-hint"):
+            pass
+    assert "s3cret-pw" not in str(info.value)
 
 
 @pytest.mark.parametrize(

@@ -8,16 +8,19 @@ throttle's. Redis errors propagate.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 import redis.asyncio as aioredis
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from .._ratecontrol import RateControl
 from .._ratelimit import RateLimit
 from ..exceptions import ConfigurationError
-from ._scripts import ACQUIRE, INIT, READ, WRITE
+from ._scripts import ACQUIRE, EARLY, INIT, READ, WRITE
 from ._state import BUCKETS, dump, load, recent_rate
 
 __all__ = ["Reading", "RemoteState"]
@@ -33,8 +36,11 @@ class RemoteState:
 
     def __init__(self, redis: str | aioredis.Redis, key: str, ttl: str) -> None:
         self.owns_client = isinstance(redis, str)
+        #: The URL's scheme ('' for a client given), for the hint of `unreachable`.
+        self.scheme = ""
         if isinstance(redis, str):
             self.where = shown(redis)
+            self.scheme = urlsplit(redis).scheme.lower()
             try:
                 self.client = aioredis.Redis.from_url(
                     redis, socket_timeout=5.0, socket_connect_timeout=5.0, health_check_interval=10
@@ -52,23 +58,41 @@ class RemoteState:
         self._write = self.client.register_script(WRITE)
         #: The version of the shared state as last read or written.
         self.version = ""
+        #: The fingerprint of the tenant this process sends for ('' not known).
+        self.tenant = ""
 
     async def ping(self) -> None:
         await self.client.ping()
+
+    def unreachable(self, exc: BaseException) -> str:
+        """What to say when connecting failed with ``exc``: a hint when TLS looks amiss
+        (a plain server never answers a TLS handshake; a TLS server drops plain text)."""
+        text = f"cannot reach Redis at {self.where}: {exc}"
+        if self.scheme == "rediss" and isinstance(exc, (RedisTimeoutError, TimeoutError)):
+            return f"{text} (is the server speaking TLS? rediss:// waits for a TLS handshake)"
+        reset = isinstance(exc, (RedisConnectionError, ConnectionError)) and "reset" in str(exc)
+        if self.scheme == "redis" and reset:
+            return f"{text} (does the server want TLS? then use rediss://)"
+        return text
 
     async def aclose(self) -> None:
         """Close the client if it was made here."""
         if self.owns_client:
             await self.client.aclose()
 
-    async def init(self, limit: RateLimit) -> None:
-        """Write the initial state of ``limit`` unless there is one."""
-        await self._init(keys=[self.key], args=[dump(RateControl(limit)), "-inf", self._ttl])
+    async def init(self, limit: RateLimit) -> str:
+        """Write the initial state of ``limit`` unless there is one, stamped with `tenant`
+        unless it has a tenant; return the tenant it has ('' none)."""
+        reply = await self._init(
+            keys=[self.key], args=[dump(RateControl(limit)), "-inf", self._ttl, self.tenant]
+        )
+        return texts(reply)[2]
 
-    async def read(self, limit: RateLimit) -> Reading:
-        """The shared state (written again if it is gone), read with ``limit``."""
+    async def read(self, limit: RateLimit, successes: Sequence[float] = ()) -> Reading:
+        """The shared state (written again if it is gone), read with ``limit``, after adding
+        the successful answers to requests sent at ``successes``."""
         for _ in range(2):
-            raw = texts(await self._read(keys=[self.key]))
+            raw = texts(await self._read(keys=[self.key], args=[repr(t) for t in successes]))
             if raw[1]:
                 break
             await self.init(limit)  # gone: Redis restarted without its data, or the key expired
@@ -109,22 +133,30 @@ class RemoteState:
         return False
 
     async def acquire(
-        self, rate: float | None, burst: int, successes: int, window: float, horizon: float
+        self, rate: float | None, burst: int, successes: Sequence[float], horizon: float
     ) -> list[str]:
-        """Book a send slot (see `_scripts.ACQUIRE`), adding ``successes`` counted in the
-        measurement window that starts at ``window``."""
+        """Book a send slot (see `_scripts.ACQUIRE`), adding the successful answers to
+        requests sent at ``successes``."""
         reply = await self._acquire(
             keys=[self.key],
             args=[
                 "" if rate is None else repr(rate),
                 burst,
-                successes,
-                repr(window),
                 self._ttl,
                 repr(horizon),
+                *(repr(t) for t in successes),
             ],
         )
         return texts(reply)
+
+    async def confirm(self, booked_at: float, slot: float) -> bool:
+        """False if the slot at ``slot``, booked at ``booked_at``, is void: a pause covers
+        it, or the rate was lowered after it was booked for a time more than `EARLY` after
+        that (see ``cut`` in `_scripts`)."""
+        paused, cut = await self.client.hmget(self.key, ["paused", "cut"])
+        if paused is not None and slot < float(paused):
+            return False
+        return not (cut is not None and booked_at < float(cut) and slot >= float(cut) + EARLY)
 
 
 def texts(reply: Any) -> list[str]:
@@ -134,13 +166,33 @@ def texts(reply: Any) -> list[str]:
 
 def shown(url: str) -> str:
     """``url`` as it may be shown: scheme, host, port and database; no user, password or
-    query (``?password=`` is one way redis-py takes a password)."""
+    query (``?password=`` is one way redis-py takes a password).
+
+    An ``@`` anywhere before the query, or before a query that leaves no sound host (a
+    password with a ``/``, ``?`` or ``#`` in it, unescaped), ends the credentials: what
+    follows the last ``@`` is the host."""
     parts = urlsplit(url)
-    try:
-        host = parts.hostname or ""
-        port = f":{parts.port}" if parts.port else ""
-    except ValueError:
+    scheme, sep, rest = url.partition("://")
+    if "@" in url and not sep:
+        return "(a URL that does not parse)"
+    if "@" in rest:
+        query_only = "@" not in parts.netloc and "@" not in parts.path
+        if not (query_only and _sound(parts) and parts.hostname):
+            return shown(f"{scheme}://{rest.rsplit('@', 1)[1]}")
+    if not _sound(parts):
         return f"{parts.scheme}://(a URL that does not parse)"
+    host = parts.hostname or ""
+    port = f":{parts.port}" if parts.port else ""
     if ":" in host:
         host = f"[{host}]"
     return f"{parts.scheme}://{host}{port}{parts.path}"
+
+
+def _sound(parts: SplitResult) -> bool:
+    """The host and the port parse (the port is a number in range)."""
+    try:
+        parts.hostname  # noqa: B018 - parsing it is the check
+        parts.port  # noqa: B018
+    except ValueError:
+        return False
+    return True

@@ -23,7 +23,9 @@ from redis.exceptions import RedisError
 from .._ratecontrol import RateControl
 from .._ratelimit import RateLimit
 from ..exceptions import ConfigurationError
+from ._outage import Outage
 from ._remote import RemoteState
+from ._scripts import EARLY
 from ._state import tenant_name
 
 __all__ = ["RedisThrottle"]
@@ -46,18 +48,22 @@ class RedisThrottle:
     ``redis`` is a URL (``redis://``, ``rediss://`` for TLS, a password as
     ``redis://:password@host:6379/0``) or a ``redis.asyncio.Redis`` client (not closed
     here). ``rate`` is a ceiling in requests per second or a `RateLimit`, as for
-    `AdaptiveThrottle`; the first process to use ``name`` writes the shared state, and
-    `set_rate` changes it for all. ``RedisThrottle.for_tenant(redis, base_url, key)``
-    names it from the tenant (a hash: the key never reaches Redis).
+    `AdaptiveThrottle`. The ceiling is shared: the first process to use ``name`` writes
+    it (with the rest of the state), a process that comes later with another ``rate``
+    takes the shared one and logs a warning once, and `set_rate` changes it for all.
+    ``RateLimit``'s other settings (burst, floor, decrease, climb, cooldown) are each
+    process's own: give every process the same. ``RedisThrottle.for_tenant(redis,
+    base_url, key)`` names it from the tenant (a hash: the key never reaches Redis).
 
-    Shared: the GCRA schedule every send takes its slot from (the rate and the burst hold
-    for all processes together), the learned limit and the climb (a 429 in any process
-    lowers the rate for all, once per congestion event), and a ``Retry-After`` pause (every
-    process waits until the same instant, then resumes paced).
+    Shared: the ceiling, the GCRA schedule every send takes its slot from (the rate and
+    the burst hold for all processes together), the learned limit and the climb (a 429 in
+    any process lowers the rate for all, once per congestion event), and a ``Retry-After``
+    pause (every process waits until the same instant, then resumes paced).
 
     Redis unreachable at start is a `ConfigurationError` (``async with`` or `connect` says
-    so at once). Lost later, sending waits and reconnects with backoff, logging once: no
-    record is lost, and no process guesses a share of the tenant's rate meanwhile.
+    so at once). Lost later, sending waits and reconnects with backoff, with one warning
+    when Redis is lost and one when it is back (``_outage.py``): no record is lost, and no
+    process guesses a share of the tenant's rate meanwhile.
     """
 
     def __init__(
@@ -87,16 +93,29 @@ class RedisThrottle:
         self._synced_at = -math.inf
         self._syncing: asyncio.Task[None] | None = None
         self._connected = False
-        self._lost = False
-        self._ok = 0  # successes not yet added to the shared count
+        self._outage = Outage(self._where, self._local, logger)
+        self._told_ceiling = False
+        self._ok: list[float] = []  # send times of successes not yet added to the shared count
         self._tasks: set[asyncio.Task[None]] = set()
+        self._late: set[asyncio.Future[bool]] = set()  # checks of slots that went anyway
 
     @classmethod
     def for_tenant(
-        cls, redis: str | aioredis.Redis, base_url: str, credential: str, **options: Any
+        cls,
+        redis: str | aioredis.Redis,
+        base_url: str,
+        credential: str,
+        *,
+        name: str | None = None,
+        **options: Any,
     ) -> RedisThrottle:
-        """A throttle named for one tenant: the base URL and a hash of its key or token."""
-        return cls(redis, name=tenant_name(base_url, credential), **options)
+        """A throttle for one tenant, named from the base URL and a hash of its key or token
+        (or ``name``). That hash is kept with the shared state: a process of another tenant
+        is refused the name (`ConfigurationError` on connecting)."""
+        fingerprint = tenant_name(base_url, credential)
+        throttle = cls(redis, name=fingerprint if name is None else name, **options)
+        throttle._remote.tenant = fingerprint
+        return throttle
 
     def __repr__(self) -> str:
         return f"<RedisThrottle {self._remote.key} at {self._where} rate={self._rate!r}>"
@@ -119,16 +138,32 @@ class RedisThrottle:
         """Reach Redis and read (or create) the shared state; `ConfigurationError` if not."""
         try:
             await self._remote.ping()
-            await self._remote.init(self._limit)
+            tenant = await self._remote.init(self._limit)
             await self._sync()
         except _LOST as exc:
-            raise ConfigurationError(f"cannot reach Redis at {self._where}: {exc}") from None
+            raise ConfigurationError(self._remote.unreachable(exc)) from None
+        if self._remote.tenant and tenant != self._remote.tenant:
+            raise ConfigurationError(
+                f"the throttle {self._remote.key} at {self._where} is another tenant's (same "
+                "name, another base URL or key): give each tenant its own name, or let "
+                "RedisThrottle.for_tenant derive it"
+            )
         self._connected = True
+        shared, mine = (
+            f"{r:g}/s" if r else "none" for r in (self._control.ceiling, self._limit.rate)
+        )
+        if shared != mine and not self._told_ceiling:
+            self._told_ceiling = True
+            logger.warning(
+                "the shared throttle %s has the rate %s, not this process's %s: the shared "
+                "one holds (the first process's; set_rate changes it for every process)",
+                self._remote.key, shared, mine,
+            )  # fmt: skip
 
     async def aclose(self) -> None:
         """Finish the pending writes; close the client if it was made from a URL."""
-        if self._tasks:
-            await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self._tasks or self._late:
+            await asyncio.gather(*self._tasks, *self._late, return_exceptions=True)
         await self._remote.aclose()
 
     def _local(self) -> float:
@@ -140,7 +175,7 @@ class RedisThrottle:
         """Read the shared state and move the climb on (locally: a re-anchored climb is the
         same for every process, computed from the same state and the same success rate)."""
         self._synced_at = self._local()
-        now, control, recent, _, _ = await self._remote.read(self._limit)
+        now, control, recent, _, _ = await self._remote.read(self._seed())
         control.tick(now, recent)
         self._adopt(control)
 
@@ -150,14 +185,17 @@ class RedisThrottle:
             self._synced_at = self._local()
             self._syncing = self._spawn(self._sync)
 
+    def _seed(self) -> RateLimit:
+        """This process's settings with the shared ceiling as last read: what it writes
+        if the shared state is gone (Redis restarted without it)."""
+        return attrs.evolve(self._limit, rate=self._control.ceiling)
+
     def _adopt(self, control: RateControl) -> None:
-        if control.measured_from != self._control.measured_from:
-            self._ok = 0  # a new window: what was counted belongs to the old one
+        start = control.measured_from
+        if start != self._control.measured_from:  # a new window: what was sent before is out
+            self._ok = [t for t in self._ok if t > start]
         self._control = control
-        rate = control.rate
-        ceiling = self._limit.rate  # this process's own ceiling holds whatever is shared
-        if ceiling is not None and (rate is None or rate > ceiling):
-            rate = ceiling
+        rate = control.rate  # under the shared ceiling, not this process's configured one
         if rate != self._rate:
             self._rate = rate
             self._changes += 1
@@ -172,7 +210,9 @@ class RedisThrottle:
         try:
             await work()
         except _LOST as exc:
-            logger.warning("the shared throttle could not update Redis: %s", exc)
+            self._outage.failed(exc, "an update of the shared state")
+        else:
+            self._outage.answered()
 
     # --- the protocol ----------------------------------------------------------------------------
 
@@ -204,21 +244,18 @@ class RedisThrottle:
                 self._sync_soon()
             rate = self._rate
             burst = self._limit.burst_for(rate) if rate is not None else 1
-            ok, self._ok = self._ok, 0
+            ok, self._ok = self._ok, []
+            asked = self._local()
             try:
-                reply = await self._remote.acquire(
-                    rate, burst, ok, self._control.measured_from, HORIZON
-                )
+                reply = await self._remote.acquire(rate, burst, ok, HORIZON)
             except _LOST as exc:  # any Redis trouble: wait for it, never fail the send
-                if not self._lost:
-                    self._lost = True
-                    logger.warning("lost Redis at %s (%s): sending waits for it", self._where, exc)
+                self._ok[:0] = ok
+                self._outage.failed(exc, "an acquire")
                 await self._sleep(delay)
                 delay = min(RECONNECT_CAP, delay * 2)
                 continue
-            if self._lost:
-                self._lost = False
-                logger.warning("Redis at %s is back: sending goes on", self._where)
+            answered = self._local()
+            self._outage.answered()
             status, now, *rest = reply
             if status == "none":  # gone: Redis restarted without it, or the key expired
                 self._sync_soon()
@@ -227,14 +264,48 @@ class RedisThrottle:
             wait = float(rest[0])
             if rest[1] != self._remote.version:  # another process changed the state: read it soon
                 self._sync_soon()
-            if wait > 0:
+            if status != "ok":
                 await self._sleep(wait)
-            if status == "ok":
-                return float(now) + wait
+                continue
+            booked_at = float(now)
+            if wait > 0 and not await self._still_stands(booked_at, wait, answered - asked):
+                self._sync_soon()  # a pause or a decrease since: learn it, ask again
+                continue
+            return booked_at + wait
+
+    async def _still_stands(self, booked_at: float, wait: float, rtt: float) -> bool:
+        """Wait for a slot booked ``wait`` seconds ahead, checking it again a round trip
+        (at most EARLY) before its time: False if it is void (a local throttle's waiters
+        stop at once too). If the check has not answered EARLY after the slot's time (Redis
+        far away), or Redis cannot say, the slot stands."""
+        due = self._local() + wait
+        early = min(wait, rtt, EARLY)
+        await self._sleep(wait - early)
+        check = asyncio.ensure_future(self._confirm(booked_at, booked_at + wait))
+        try:
+            done, _ = await asyncio.wait({check}, timeout=max(0.0, due - self._local()) + EARLY)
+        except BaseException:
+            check.cancel()  # cancelled: no command may outlive the acquire (nor aclose)
+            raise
+        if not done:
+            self._late.add(check)  # its answer comes too late to count
+            check.add_done_callback(self._late.discard)
+            return True
+        if not check.result():
+            return False
+        await self._sleep(max(0.0, due - self._local()))
+        return True
+
+    async def _confirm(self, booked_at: float, slot: float) -> bool:
+        try:
+            return await self._remote.confirm(booked_at, slot)
+        except _LOST as exc:
+            self._outage.failed(exc, "a booked slot's check")
+            return True
 
     def succeeded(self, sent_at: float) -> None:
         if sent_at > self._control.measured_from:
-            self._ok += 1
+            self._ok.append(sent_at)
 
     def throttled(self, sent_at: float, retry_after: float | None) -> bool:
         """Report the 429 to every process (in the background); the request that got it
@@ -243,14 +314,19 @@ class RedisThrottle:
         return False
 
     async def _on_throttled(self, sent_at: float, retry_after: float | None) -> None:
+        # the successes this process holds go in first: every process then counts the same
+        ok, self._ok = self._ok, []
         for _ in range(8):  # compare-and-set: another process may write in between
-            now, control, recent, ok, sent = await self._remote.read(self._limit)
+            try:
+                now, control, recent, successes, sent = await self._remote.read(self._seed(), ok)
+            except _LOST:
+                self._ok[:0] = ok
+                raise
+            ok = []
             control.tick(now, recent)
             origin = control.origin if control.origin is not None else now
             sending = sent / max(now - origin, 0.25)
-            reaction = control.on_throttled(
-                now, sent_at, retry_after, ok + self._ok, recent, sending
-            )
+            reaction = control.on_throttled(now, sent_at, retry_after, successes, recent, sending)
             if await self._remote.write(control, self._limit, lowered=reaction.lowered):
                 self._adopt(control)
                 return
@@ -259,14 +335,13 @@ class RedisThrottle:
         """Change the configured rate for every process using this name."""
         if rate is not None and not (rate > 0 and math.isfinite(rate)):
             raise ConfigurationError(f"rate must be a positive number or None, got {rate!r}")
-        self._limit = attrs.evolve(self._limit, rate=rate)
         self._control.set_ceiling(rate)
         self._adopt(self._control)
         self._spawn(lambda: self._set_ceiling(rate))
 
     async def _set_ceiling(self, rate: float | None) -> None:
         for _ in range(8):
-            _, control, _, _, _ = await self._remote.read(self._limit)
+            _, control, _, _, _ = await self._remote.read(self._seed())
             control.set_ceiling(rate)
             if await self._remote.write(control, self._limit, lowered=False):
                 self._adopt(control)
