@@ -38,9 +38,13 @@ def _exact_loads(data: bytes | str) -> Any:
     Refused (`ValueError`), as orjson refuses them: NaN and Infinity, a number beyond the
     range of a double, a string with a lone surrogate, bytes that are not UTF-8.
     """
+    return _decode(_decoder, data)
+
+
+def _decode(decoder: json.JSONDecoder, data: bytes | str) -> Any:
     text = data if isinstance(data, str) else data.decode()
     try:
-        obj = _decoder.decode(text)
+        obj = decoder.decode(text)
     except RecursionError:
         raise ValueError("JSON nested too deeply") from None
     if _SURROGATE_ESCAPE.search(text) and _has_lone_surrogate(obj):
@@ -73,14 +77,7 @@ def loads_record(data: bytes | str) -> Any:
     """An input record, read strictly: as `loads` (every integer exact, the same texts
     refused), and also a name given twice in one object is refused (which one would be
     meant?) and a decimal with more digits than a float holds is kept as its text."""
-    text = data if isinstance(data, str) else data.decode()
-    try:
-        obj = _record_decoder.decode(text)
-    except RecursionError:
-        raise ValueError("JSON nested too deeply") from None
-    if _SURROGATE_ESCAPE.search(text) and _has_lone_surrogate(obj):
-        raise ValueError("a string holds a lone surrogate (an escape such as \\ud800)")
-    return obj
+    return _decode(_record_decoder, data)
 
 
 def _has_lone_surrogate(obj: object) -> bool:
