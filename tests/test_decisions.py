@@ -82,8 +82,12 @@ DECISIONS: list[tuple[str, int, bytes, Verdict, RecordStatus, int]] = [
 ]
 
 
-def _run_one(status: int, body: bytes, policy: RetryPolicy = POLICY) -> tuple[RecordResult, int]:
-    transport = FakeTransport(lambda wire, attempt, headers: Response(status, {}, body))
+def _run_one(
+    status: int, body: bytes, policy: RetryPolicy = POLICY, answer: Any = None
+) -> tuple[RecordResult, int]:
+    """One record through a bulk run; the API answers ``status`` and ``body`` (or ``answer``
+    of the attempt); (its result, the requests sent)."""
+    transport = FakeTransport(answer or (lambda wire, attempt, headers: Response(status, {}, body)))
 
     async def main() -> RecordResult:
         seen: list[RecordResult] = []
@@ -132,18 +136,8 @@ def test_a_1010_that_ends_a_budget_used_up_by_other_errors_is_failed_not_rejecte
     def answer(wire: object, attempt: int, headers: object) -> Response:
         return Response(500, {}, b"oops") if attempt < 5 else Response(200, {}, _coded("1010"))
 
-    transport = FakeTransport(answer)
-
-    async def main() -> RecordResult:
-        seen: list[RecordResult] = []
-        async with CampaignClient(
-            "https://tenant.example", api_key="k", transport=transport, retry=POLICY
-        ) as client:
-            await client.bulk_upsert([PROFILE], on_result=seen.append)
-        return seen[0]
-
-    result = run_virtual(main())
-    assert (result.status, result.attempts, result.code) == (S.FAILED, 5, 1010)
+    result, sent = _run_one(0, b"", answer=answer)
+    assert (result.status, result.attempts, sent, result.code) == (S.FAILED, 5, 5, 1010)
 
 
 def test_a_transaction_id_without_update_count_is_never_reported_applied() -> None:
