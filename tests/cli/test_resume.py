@@ -38,19 +38,7 @@ def test_sigkill_halfway_then_resume(cli: Cli, tmp_path: Path) -> None:
 
     # The first run reads the same file through a pipe that stops at line 400: it cannot
     # finish whatever the machine's speed, so the kill always lands halfway.
-    content = source.read_bytes()
-    source.unlink()
-    os.mkfifo(source)
-    first = cli.start(*args)
-    with source.open("wb") as pipe:
-        pipe.write(b"".join(content.splitlines(keepends=True)[:400]))
-        pipe.flush()
-        wait_for(lambda: journal_size(journal) >= 250, what="250 journal lines")
-        first.send_signal(signal.SIGKILL)
-        first.communicate(timeout=10)
-    assert first.returncode == -signal.SIGKILL
-    source.unlink()
-    source.write_bytes(content)  # the same file, whole, for the resumed run
+    _kill_halfway(cli, args, source, journal, lines=400, journaled=250)
 
     entries = read_jsonl(journal)
     ended = {entry["line"] for entry in entries if entry["ended"]}
@@ -129,19 +117,7 @@ def test_sigkill_then_resume_keeps_the_failures_of_the_first_run(cli: Cli, tmp_p
 
     # As in the first test: the first run reads the file through a pipe that stops at line
     # 300, so the kill lands halfway, after the invalid lines 3 and 6 ended.
-    content = source.read_bytes()
-    source.unlink()
-    os.mkfifo(source)
-    first = cli.start(*args)
-    with source.open("wb") as pipe:
-        pipe.write(b"".join(content.splitlines(keepends=True)[:300]))
-        pipe.flush()
-        wait_for(lambda: journal_size(journal) >= 100, what="100 journal lines")
-        first.send_signal(signal.SIGKILL)
-        first.communicate(timeout=10)
-    assert first.returncode == -signal.SIGKILL
-    source.unlink()
-    source.write_bytes(content)  # the same file, whole, for the resumed run
+    _kill_halfway(cli, args, source, journal, lines=300, journaled=100)
 
     ended = {entry["line"]: entry["status"] for entry in read_jsonl(journal) if entry["ended"]}
     assert 100 <= len(ended) < 300  # killed halfway
@@ -161,3 +137,24 @@ def test_sigkill_then_resume_keeps_the_failures_of_the_first_run(cli: Cli, tmp_p
         (3, "invalid"),
         (6, "invalid"),
     ]
+
+
+def _kill_halfway(
+    cli: Cli, args: list[str], source: Path, journal: Path, *, lines: int, journaled: int
+) -> None:
+    """Run ``args`` on ``source`` given through a pipe that stops after ``lines`` lines, and
+    SIGKILL it once the journal has ``journaled`` lines: the kill lands halfway by
+    construction, whatever the machine's speed. ``source`` is left whole for a resume."""
+    content = source.read_bytes()
+    source.unlink()
+    os.mkfifo(source)
+    first = cli.start(*args)
+    with source.open("wb") as pipe:
+        pipe.write(b"".join(content.splitlines(keepends=True)[:lines]))
+        pipe.flush()
+        wait_for(lambda: journal_size(journal) >= journaled, what=f"{journaled} journal lines")
+        first.send_signal(signal.SIGKILL)
+        first.communicate(timeout=10)
+    assert first.returncode == -signal.SIGKILL
+    source.unlink()
+    source.write_bytes(content)  # the same file, whole, for the resumed run
