@@ -31,18 +31,8 @@ from webex_campaign_async import (
 from webex_campaign_async.redis import RedisThrottle, tenant_name
 
 from ..fakes import FakeTransport, answer, applied
+from ..test_throttle import max_in_window
 from .server import RedisServer, free_port
-
-
-def most_in_window(times: list[float], window: float) -> int:
-    times = sorted(times)
-    j = 0
-    best = 0
-    for i, t in enumerate(times):
-        while times[j] <= t - window:
-            j += 1
-        best = max(best, i - j + 1)
-    return best
 
 
 async def take(throttle: RedisThrottle, n: int) -> list[float]:
@@ -63,7 +53,7 @@ async def test_two_processes_share_one_schedule(redis_server: RedisServer) -> No
     times = sorted(t for part in sent for t in part)
     assert len(times) == 60
     for window in (0.01, 0.05, 0.1, 0.2):  # never more than the burst plus the rate's worth
-        assert most_in_window(times, window) <= burst + window * rate + 1e-6, window
+        assert max_in_window(times, window) <= burst + window * rate + 1e-6, window
     span = times[-1] - times[0]
     assert span >= (60 - burst) / rate - 1e-3  # and paced: not faster than the rate
 
