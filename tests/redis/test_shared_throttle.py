@@ -12,7 +12,7 @@ import hashlib
 import logging
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -20,6 +20,7 @@ import redis.asyncio as aioredis
 import trustme
 
 from webex_campaign_async import (
+    BulkReport,
     CampaignClient,
     ConfigurationError,
     ProfileUpsert,
@@ -175,6 +176,29 @@ async def test_tls_and_a_password_in_the_url(secured: tuple[str, str]) -> None:
     assert "wrong" not in str(info.value)
 
 
+async def through_redis(
+    server: RedisServer,
+    name: str,
+    prefix: str,
+    n: int,
+    on_result: Callable[[RecordResult], object],
+    concurrency: int | None = None,
+) -> tuple[BulkReport, FakeTransport]:
+    """``n`` records (keys ``prefix0``...) through a client whose throttle is a RedisThrottle
+    on ``server`` (400/s, burst 4); the report and the transport that saw the requests."""
+    throttle = RedisThrottle(server.url, name=name, rate=RateLimit(400, burst=4))
+    transport = FakeTransport(latency=0.002)
+    async with (
+        throttle,
+        CampaignClient(
+            "http://127.0.0.1:9", api_key="k", throttle=throttle, transport=transport
+        ) as client,
+    ):
+        records = [ProfileUpsert("p", key=f"{prefix}{i}", attributes={"a": "1"}) for i in range(n)]
+        report = await client.bulk_upsert(records, on_result=on_result, concurrency=concurrency)
+    return report, transport
+
+
 async def test_redis_lost_and_back_mid_run_loses_no_record() -> None:
     server = RedisServer()
     seen: list[RecordResult] = []
@@ -187,16 +211,7 @@ async def test_redis_lost_and_back_mid_run_loses_no_record() -> None:
             loop.call_later(0.3, server.start)
 
     try:
-        throttle = RedisThrottle(server.url, name="outage", rate=RateLimit(400, burst=4))
-        transport = FakeTransport(latency=0.002)
-        async with (
-            throttle,
-            CampaignClient(
-                "http://127.0.0.1:9", api_key="k", throttle=throttle, transport=transport
-            ) as client,
-        ):
-            records = [ProfileUpsert("p", key=f"k{i}", attributes={"a": "1"}) for i in range(200)]
-            report = await client.bulk_upsert(records, on_result=on_result)
+        report, transport = await through_redis(server, "outage", "k", 200, on_result)
     finally:
         server.close()
     assert report.total == report.applied == 200
@@ -224,20 +239,9 @@ async def test_two_processes_through_a_two_second_outage_lose_no_record_and_warn
 
     async def worker(part: int) -> tuple[list[RecordResult], FakeTransport]:
         seen: list[RecordResult] = []
-        throttle = RedisThrottle(server.url, name="outage-2", rate=RateLimit(400, burst=4))
-        transport = FakeTransport(latency=0.002)
-        async with (
-            throttle,
-            CampaignClient(
-                "http://127.0.0.1:9", api_key="k", throttle=throttle, transport=transport
-            ) as client,
-        ):
-            records = [
-                ProfileUpsert("p", key=f"p{part}-{i}", attributes={"a": "1"}) for i in range(300)
-            ]
-            await client.bulk_upsert(
-                records, on_result=lambda r: (seen.append(r), on_result(r)), concurrency=32
-            )
+        _, transport = await through_redis(
+            server, "outage-2", f"p{part}-", 300, lambda r: (seen.append(r), on_result(r)), 32
+        )
         return seen, transport
 
     try:
